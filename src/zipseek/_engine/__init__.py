@@ -1,0 +1,1 @@
+"""Between sources and the archive: stats, block cache, sequential streams, (later) prefetch."""

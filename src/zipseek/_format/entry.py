@@ -1,0 +1,155 @@
+"""ZipEntry: one member as the central directory describes it, with ZIP64 and names resolved."""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+from zipseek._format.extra import aes_extra, extended_mtime, resolve_zip64, unicode_path
+from zipseek._format.names import decode_name
+from zipseek._format.records import CentralDirectoryHeader
+
+__all__ = ["METHOD_NAMES", "ZipEntry", "entry_from_header"]
+
+METHOD_NAMES: dict[int, str] = {
+    0: "stored",
+    1: "shrunk",
+    2: "reduced-1",
+    3: "reduced-2",
+    4: "reduced-3",
+    5: "reduced-4",
+    6: "imploded",
+    8: "deflate",
+    9: "deflate64",
+    10: "PKWARE implode",
+    12: "bzip2",
+    14: "lzma",
+    16: "IBM z/OS CMPSC",
+    18: "IBM TERSE",
+    19: "IBM LZ77",
+    20: "zstd (deprecated id)",
+    93: "zstd",
+    94: "mp3",
+    95: "xz",
+    96: "jpeg",
+    97: "wavpack",
+    98: "ppmd",
+    99: "AES-encrypted",
+}
+
+FLAG_ENCRYPTED = 0x1
+FLAG_DATA_DESCRIPTOR = 0x8
+FLAG_STRONG_ENCRYPTION = 0x40
+_UNIX = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ZipEntry:
+    """One archive member, as listed in the central directory.
+
+    Field names follow :class:`zipfile.ZipInfo` where one exists, so code written for ``zipfile``
+    reads naturally. ``header_offset`` is the absolute offset of the local header in the object,
+    after any prepended data (a self-extractor stub) has been accounted for.
+    """
+
+    name: str
+    file_size: int
+    compress_size: int
+    compress_type: int
+    crc: int
+    date_time: tuple[int, int, int, int, int, int]
+    comment: bytes
+    header_offset: int
+    flag_bits: int
+    extra: bytes
+    raw_name: bytes
+    external_attr: int
+    create_system: int
+    index: int
+    mtime: int | None = None
+
+    def is_dir(self) -> bool:
+        """True for a directory entry (its name ends with a slash)."""
+        return self.name.endswith("/")
+
+    def is_symlink(self) -> bool:
+        """True when Unix mode bits mark the entry as a symbolic link."""
+        return self.create_system == _UNIX and stat.S_ISLNK(self.external_attr >> 16)
+
+    @property
+    def is_encrypted(self) -> bool:
+        """True when the entry is encrypted (traditional PKWARE or WinZip AES)."""
+        return bool(self.flag_bits & FLAG_ENCRYPTED)
+
+    @property
+    def has_data_descriptor(self) -> bool:
+        """True when sizes and CRC also follow the data in a data descriptor (flag bit 3)."""
+        return bool(self.flag_bits & FLAG_DATA_DESCRIPTOR)
+
+    @property
+    def method_name(self) -> str:
+        """A readable name of the compression method."""
+        return METHOD_NAMES.get(self.compress_type, f"method {self.compress_type}")
+
+    @property
+    def real_method(self) -> int:
+        """The compression method under WinZip AES encryption, else ``compress_type``."""
+        if self.compress_type == 99:
+            aes = aes_extra(self.extra)
+            if aes is not None:
+                return aes.method
+        return self.compress_type
+
+    @property
+    def unix_mode(self) -> int | None:
+        """Unix permission and type bits, when the entry was made on Unix."""
+        return (self.external_attr >> 16) if self.create_system == _UNIX else None
+
+
+def _date_time(dos_date: int, dos_time: int) -> tuple[int, int, int, int, int, int]:
+    return (
+        (dos_date >> 9) + 1980,
+        (dos_date >> 5) & 0xF,
+        dos_date & 0x1F,
+        dos_time >> 11,
+        (dos_time >> 5) & 0x3F,
+        (dos_time & 0x1F) * 2,
+    )
+
+
+def entry_from_header(
+    header: CentralDirectoryHeader, *, index: int, base_offset: int, at: int
+) -> ZipEntry:
+    """Build a ZipEntry from a raw central directory header.
+
+    ``base_offset`` is added to the header offset (data prepended before the archive); ``at`` is
+    the absolute position of the header, for errors.
+    """
+    z64 = resolve_zip64(
+        header.extra,
+        file_size=header.file_size,
+        compress_size=header.compress_size,
+        header_offset=header.header_offset,
+        disk_start=header.disk_start,
+        at=at,
+    )
+    name = unicode_path(header.extra, header.raw_name)
+    if name is None:
+        name = decode_name(header.raw_name, header.flags)
+    return ZipEntry(
+        name=name,
+        file_size=z64.file_size,
+        compress_size=z64.compress_size,
+        compress_type=header.method,
+        crc=header.crc32,
+        date_time=_date_time(header.dos_date, header.dos_time),
+        comment=header.comment,
+        header_offset=z64.header_offset + base_offset,
+        flag_bits=header.flags,
+        extra=header.extra,
+        raw_name=header.raw_name,
+        external_attr=header.external_attr,
+        create_system=header.version_made_by >> 8,
+        index=index,
+        mtime=extended_mtime(header.extra),
+    )

@@ -1,0 +1,183 @@
+"""ZipArchive: the native API. It drives the pure request plan with the engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from types import TracebackType
+
+from typing_extensions import Unpack
+
+from zipseek._engine.engine import Engine
+from zipseek._engine.stats import Stats
+from zipseek._format.entry import ZipEntry
+from zipseek._format.plan import ByteRange, Directory, DirectoryPlan
+from zipseek.member import MemberReader
+from zipseek.options import OpenOptions, split_options
+from zipseek.sources.base import Source
+from zipseek.sources.resolve import open_source
+
+__all__ = ["ZipArchive", "open_archive"]
+
+_MAX_PLAN_STEPS = 8
+
+
+class ZipArchive:
+    """A ZIP archive read in place: listed with one request, members streamed on demand.
+
+    Use :func:`open_archive` to make one. It is a context manager; :meth:`close` releases the
+    source. Member files stay usable only while the archive is open.
+    """
+
+    def __init__(
+        self, target: str | os.PathLike[str] | Source, **options: Unpack[OpenOptions]
+    ) -> None:
+        source_options, engine_config, reader_options = split_options(options)
+        self._engine = Engine(open_source(target, **source_options), engine_config)
+        self._verify = reader_options.verify
+        self._deflate_backend = reader_options.deflate_backend
+        self._closed = False
+        try:
+            self._directory = self._list(reader_options.max_entries)
+        except BaseException:
+            self._engine.close()
+            raise
+        self._by_name: dict[str, ZipEntry] = {}
+        for entry in self._directory.entries:
+            self._by_name[entry.name] = entry  # the last of duplicate names wins, as in zipfile
+
+    def _list(self, max_entries: int | None) -> Directory:
+        tail = self._engine.read_tail()
+        plan = DirectoryPlan(tail.version.size, max_entries=max_entries)
+        plan.feed(tail.start, tail.data)
+        for _ in range(_MAX_PLAN_STEPS):
+            step = plan.step()
+            if isinstance(step, Directory):
+                return step
+            assert isinstance(step, ByteRange) and step.length > 0
+            plan.feed(step.start, self._engine.fetch(step.start, step.end))
+        raise AssertionError("the directory plan did not finish")  # every step grows the window
+
+    # --- listing ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Where the archive is (credentials redacted)."""
+        return self._engine.url
+
+    @property
+    def size(self) -> int:
+        """The archive's size in bytes."""
+        return self._directory.size
+
+    @property
+    def etag(self) -> str | None:
+        """The ETag (or equivalent) of the version being read; every request is pinned to it."""
+        return self._engine.version.etag
+
+    @property
+    def comment(self) -> bytes:
+        """The archive comment."""
+        return self._directory.comment
+
+    @property
+    def is_zip64(self) -> bool:
+        """True when the archive uses ZIP64 end records."""
+        return self._directory.zip64
+
+    @property
+    def directory(self) -> Directory:
+        """The parsed central directory and where it lies."""
+        return self._directory
+
+    @property
+    def stats(self) -> Stats:
+        """Requests and bytes this archive has cost so far."""
+        return self._engine.stats
+
+    def entries(self) -> list[ZipEntry]:
+        """Every entry, in central directory order."""
+        return list(self._directory.entries)
+
+    def namelist(self) -> list[str]:
+        """Every entry's name, in central directory order."""
+        return [e.name for e in self._directory.entries]
+
+    def getinfo(self, name: str) -> ZipEntry:
+        """The entry called ``name``; :class:`KeyError` if there is none."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"there is no member named {name!r} in {self.url}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[ZipEntry]:
+        return iter(self._directory.entries)
+
+    def __len__(self) -> int:
+        return len(self._directory.entries)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def open(self, member: str | ZipEntry, *, verify: bool | None = None) -> MemberReader:
+        """A seekable binary file over ``member`` (a name or an entry from this archive)."""
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        return MemberReader(
+            self._engine,
+            self._directory,
+            entry,
+            verify=self._verify if verify is None else verify,
+            deflate_backend=self._deflate_backend,
+        )
+
+    def read(self, member: str | ZipEntry) -> bytes:
+        """The whole content of ``member``, checked against its size and CRC-32."""
+        with self.open(member) as f:
+            return f.read()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("the archive is closed")
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def close(self) -> None:
+        """Release the source and the cache."""
+        if not self._closed:
+            self._closed = True
+            self._engine.close()
+
+    def __enter__(self) -> ZipArchive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self)} entries"
+        return f"<ZipArchive {self.url!r} {state}>"
+
+
+def open_archive(
+    target: str | os.PathLike[str] | Source, **options: Unpack[OpenOptions]
+) -> ZipArchive:
+    """Open the archive at ``target`` (s3://, http(s)://, file://, fsspec URL, path or Source).
+
+    Listing costs one request for an ordinary archive (a suffix GET of ``tail_size`` bytes), two
+    when the central directory is larger than that. See :class:`OpenOptions` for the options.
+    """
+    return ZipArchive(target, **options)
+

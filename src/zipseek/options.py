@@ -1,0 +1,65 @@
+"""The options every opening function takes, and how they split between the layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from zipseek._engine.engine import EngineConfig
+from zipseek.sources.resolve import SourceOptions, source_option_names
+
+__all__ = ["OpenOptions", "ReaderOptions", "split_options"]
+
+
+class OpenOptions(SourceOptions, total=False):
+    """Options of :func:`zipseek.open_archive`, :class:`zipseek.RemoteFile` and friends.
+
+    Besides the source options (see :class:`zipseek.sources.resolve.SourceOptions`):
+
+    - ``tail_size``: bytes of the listing GET (default 1 MiB);
+    - ``block_size``: random-access cache block (default 256 KiB);
+    - ``cache_size``: block cache capacity in bytes (default 64 MiB);
+    - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;
+    - ``max_entries``: refuse archives with more entries (default: no cap beyond what the
+      central directory's real size allows);
+    - ``verify``: check size and CRC-32 at the end of full reads (default True);
+    - ``deflate_backend``: "isal", "zlib-ng" or "zlib" (default: the fastest installed).
+    """
+
+    tail_size: int
+    block_size: int
+    cache_size: int
+    part_size: int
+    max_parallel: int
+    max_entries: int
+    verify: bool
+    deflate_backend: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderOptions:
+    """The member-reading part of the options."""
+
+    max_entries: int | None = None
+    verify: bool = True
+    deflate_backend: str | None = None
+
+
+_ENGINE_KEYS = frozenset({"tail_size", "block_size", "cache_size", "part_size", "max_parallel"})
+_READER_KEYS = frozenset({"max_entries", "verify", "deflate_backend"})
+
+
+def split_options(options: OpenOptions) -> tuple[SourceOptions, EngineConfig, ReaderOptions]:
+    """Split user options into the source's, the engine's and the reader's.
+
+    Unknown keys raise :class:`TypeError` naming them, so a typo never passes silently.
+    """
+    known = source_option_names() | _ENGINE_KEYS | _READER_KEYS
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(unknown)}")
+    raw: dict[str, Any] = dict(options)
+    source = cast(SourceOptions, {k: v for k, v in raw.items() if k in source_option_names()})
+    engine = EngineConfig(**{k: v for k, v in raw.items() if k in _ENGINE_KEYS})
+    reader = ReaderOptions(**{k: v for k, v in raw.items() if k in _READER_KEYS})
+    return source, engine, reader

@@ -1,0 +1,1 @@
+"""Byte sources: I/O only. Each fetches ranges of one object and never parses them."""

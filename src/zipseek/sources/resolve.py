@@ -1,0 +1,91 @@
+"""Choosing the source for a URL or path, and the options each kind of source takes."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, TypedDict
+from urllib.parse import unquote, urlparse
+
+from typing_extensions import Unpack
+
+from zipseek.sources.base import Source
+
+__all__ = ["SourceOptions", "is_url", "open_source", "source_option_names"]
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+class SourceOptions(TypedDict, total=False):
+    """Options that choose and configure the byte source. All are optional.
+
+    S3 options use the AWS CLI's names: ``endpoint_url``, ``profile``, ``region``, ``anonymous``
+    (``--no-sign-request``), ``requester_pays``, ``version_id``; ``s3_client`` passes a ready
+    botocore client. ``headers`` go with every HTTP request. ``storage_options`` go to fsspec.
+    """
+
+    endpoint_url: str
+    profile: str
+    region: str
+    anonymous: bool
+    requester_pays: bool
+    version_id: str
+    s3_client: Any
+    headers: Mapping[str, str]
+    storage_options: dict[str, Any]
+
+
+def source_option_names() -> frozenset[str]:
+    """The keys of :class:`SourceOptions`."""
+    return frozenset(SourceOptions.__annotations__)
+
+
+def is_url(text: str) -> bool:
+    """True when ``text`` starts with a ``scheme://``."""
+    return bool(_SCHEME.match(text))
+
+
+def open_source(
+    target: str | os.PathLike[str] | Source, **options: Unpack[SourceOptions]
+) -> Source:
+    """The source for ``target``: an s3://, http(s)://, file:// or fsspec URL, or a local path.
+
+    A ready :class:`Source` is returned as is.
+    """
+    if not isinstance(target, (str, os.PathLike)):
+        return target
+    text = os.fspath(target)
+    m = _SCHEME.match(text)
+    scheme = m.group(1).lower() if m else ""
+    if scheme == "s3":
+        from zipseek.sources.s3 import S3Config, S3Source
+
+        config = S3Config(
+            endpoint_url=options.get("endpoint_url"),
+            profile=options.get("profile"),
+            region=options.get("region"),
+            anonymous=options.get("anonymous", False),
+        )
+        return S3Source(
+            text,
+            config=config,
+            client=options.get("s3_client"),
+            version_id=options.get("version_id"),
+            requester_pays=options.get("requester_pays", False),
+        )
+    if scheme in ("http", "https"):
+        from zipseek.sources.http import HTTPSource
+
+        return HTTPSource(text, headers=options.get("headers"))
+    if scheme == "file":
+        from zipseek.sources.local import LocalSource
+
+        return LocalSource(unquote(urlparse(text).path))
+    if scheme:
+        from zipseek.sources.fsspec import FsspecSource
+
+        return FsspecSource(text, storage_options=options.get("storage_options"))
+    from zipseek.sources.local import LocalSource
+
+    return LocalSource(text)
