@@ -195,7 +195,7 @@ class SourceError(ZipseekError, OSError):
         message: str,
         *,
         url: str | None = None,
-        range: tuple[int, int] | None = None,  # noqa: A002 - the documented attribute name
+        range: tuple[int, int] | None = None,
     ):
         self.url = redact_url(url) if url is not None else None
         self.range = range
@@ -253,7 +253,7 @@ class RetriesExhaustedError(SourceError):
         *,
         history: Sequence[str] = (),
         url: str | None = None,
-        range: tuple[int, int] | None = None,  # noqa: A002
+        range: tuple[int, int] | None = None,
     ):
         super().__init__(message, url=url, range=range)
         self.history = tuple(history)

@@ -71,6 +71,7 @@ class MemberReader(io.BufferedIOBase):
         self._crc = 0
         self._crc_pos = 0
         self._random = False
+        self._finished = False
         self._run = 0
         self._last_end = -1
         self._raw: SequentialReader | None = None
@@ -191,7 +192,7 @@ class MemberReader(io.BufferedIOBase):
         """Up to ``size`` bytes (all the rest when negative or None)."""
         self._check_open()
         if size is None or size < 0:
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 chunk = self.read1(_OUT_CHUNK)
                 if not chunk:
@@ -210,9 +211,12 @@ class MemberReader(io.BufferedIOBase):
         self._check_open()
         if size < 0:
             size = _OUT_CHUNK
-        if size == 0 or self._pos >= self._size:
-            if self._pos >= self._size and not self._random:
+        if size == 0:
+            return b""
+        if self._pos >= self._size:
+            if not self._random and not self._finished:
                 self._finish()
+                self._check_crc()
             return b""
         if self._random:
             return self._read_random(size)
@@ -261,6 +265,8 @@ class MemberReader(io.BufferedIOBase):
             self._crc_pos += len(data)
         self._pos += len(data)
         if self._pos >= self._size:
+            if not self._random:
+                self._finish()
             self._check_crc()
 
     def _check_crc(self) -> None:
@@ -315,6 +321,7 @@ class MemberReader(io.BufferedIOBase):
         if self._raw is None or self._produced < self._size:
             return
         self._decode_next(1)
+        self._finished = True
         if self.entry.compress_type == 0 and self.entry.compress_size != self._size:
             raise SizeMismatchError(
                 f"stored member {self.name!r} has {self.entry.compress_size} bytes of data but "
@@ -352,9 +359,7 @@ class MemberReader(io.BufferedIOBase):
             self._random = False
             self._produced = self._pos
             self._decoder = make_decoder(0, name=self.name)
-            self._raw = self._engine.sequential(
-                layout.data_start + self._pos, layout.data_end
-            )
+            self._raw = self._engine.sequential(layout.data_start + self._pos, layout.data_end)
         return data
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -47,11 +47,11 @@ class StoredDecoder(Decoder):
         self._buf = b""
         self._pos = 0
 
-    def feed(self, data: bytes) -> None:  # noqa: D102
+    def feed(self, data: bytes) -> None:
         self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else data
         self._pos = 0
 
-    def read(self, max_length: int) -> bytes:  # noqa: D102
+    def read(self, max_length: int) -> bytes:
         if self._pos == 0 and len(self._buf) <= max_length:
             out, self._buf = self._buf, b""
             return out
@@ -60,13 +60,13 @@ class StoredDecoder(Decoder):
         return out
 
     @property
-    def needs_input(self) -> bool:  # noqa: D102
+    def needs_input(self) -> bool:
         return self._pos >= len(self._buf)
 
     @property
-    def eof(self) -> bool:  # noqa: D102
+    def eof(self) -> bool:
         return False
 
     @property
-    def self_terminating(self) -> bool:  # noqa: D102
+    def self_terminating(self) -> bool:
         return False

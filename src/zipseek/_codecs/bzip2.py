@@ -19,11 +19,11 @@ class Bzip2Decoder(Decoder):
         self._next = b""
         self._fed = False
 
-    def feed(self, data: bytes) -> None:  # noqa: D102
+    def feed(self, data: bytes) -> None:
         self._next = data
         self._fed = True
 
-    def read(self, max_length: int) -> bytes:  # noqa: D102
+    def read(self, max_length: int) -> bytes:
         if self._obj.eof:
             return b""
         data = self._next if self._fed else b""
@@ -39,9 +39,9 @@ class Bzip2Decoder(Decoder):
             ) from exc
 
     @property
-    def needs_input(self) -> bool:  # noqa: D102
+    def needs_input(self) -> bool:
         return not self._obj.eof and not self._fed and self._obj.needs_input
 
     @property
-    def eof(self) -> bool:  # noqa: D102
+    def eof(self) -> bool:
         return self._obj.eof

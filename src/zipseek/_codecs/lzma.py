@@ -21,9 +21,11 @@ class LzmaDecoder(Decoder):
         self._name = name
 
     def _error(self, why: str) -> DecompressionError:
-        return DecompressionError(f"member {self._name!r}: corrupt LZMA data ({why})", name=self._name)
+        return DecompressionError(
+            f"member {self._name!r}: corrupt LZMA data ({why})", name=self._name
+        )
 
-    def feed(self, data: bytes) -> None:  # noqa: D102
+    def feed(self, data: bytes) -> None:
         if self._obj is None:
             self._header += data
             if len(self._header) < 4:
@@ -53,7 +55,7 @@ class LzmaDecoder(Decoder):
             self._header = b""
         self._next = data
 
-    def read(self, max_length: int) -> bytes:  # noqa: D102
+    def read(self, max_length: int) -> bytes:
         obj = self._obj
         if obj is None or obj.eof:
             return b""
@@ -66,17 +68,17 @@ class LzmaDecoder(Decoder):
             raise self._error(str(exc)) from exc
 
     @property
-    def needs_input(self) -> bool:  # noqa: D102
+    def needs_input(self) -> bool:
         obj = self._obj
         if obj is None:
             return True
         return not obj.eof and not self._next and obj.needs_input
 
     @property
-    def eof(self) -> bool:  # noqa: D102
+    def eof(self) -> bool:
         return self._obj is not None and self._obj.eof
 
     @property
-    def self_terminating(self) -> bool:  # noqa: D102
+    def self_terminating(self) -> bool:
         # The EOS marker is optional in ZIP's LZMA (flag bit 1); the size bounds the stream.
         return False

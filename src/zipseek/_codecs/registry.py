@@ -43,7 +43,9 @@ _METHOD_NAMES = {
 SUPPORTED_METHODS = frozenset({0, 8, 12, 14})
 
 
-def make_decoder(method: int, *, name: str | None = None, deflate_backend: str | None = None) -> Decoder:
+def make_decoder(
+    method: int, *, name: str | None = None, deflate_backend: str | None = None
+) -> Decoder:
     """A fresh decoder for ``method``, or :class:`UnsupportedMethodError` naming the method."""
     if method == 0:
         return StoredDecoder()

@@ -224,8 +224,7 @@ class SequentialReader:
         data = self._stream.read(min(size, self._stream_end - self.pos))
         if not data:
             raise SourceError(
-                f"the response ended at byte {self.pos}, before the {self._stream_end} it "
-                "promised",
+                f"the response ended at byte {self.pos}, before the {self._stream_end} it promised",
                 url=self._engine.url,
                 range=(self.pos, self._stream_end),
             )

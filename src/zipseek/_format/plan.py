@@ -170,7 +170,9 @@ class DirectoryPlan:
         if base > search_start:
             return self._need(search_start)
         if self.size == 0:
-            raise EOCDNotFoundError("the object is empty: not a ZIP archive", offset=0, record="EOCD")
+            raise EOCDNotFoundError(
+                "the object is empty: not a ZIP archive", offset=0, record="EOCD"
+            )
         raise EOCDNotFoundError(
             "no end of central directory record in the last "
             f"{min(self.size, _EOCD_SEARCH)} bytes: not a ZIP archive, or a truncated one",
@@ -314,9 +316,7 @@ class DirectoryPlan:
         limit = self.max_entries
         while pos < len(buf):
             if limit is not None and len(entries) >= limit:
-                raise LimitExceededError(
-                    f"the archive has more than max_entries={limit} entries"
-                )
+                raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
             header, nxt = CentralDirectoryHeader.parse(buf, pos, cd_start + pos)
             entries.append(
                 entry_from_header(

@@ -279,8 +279,7 @@ class LocalFileHeader:
         )
         if sig != cls.SIGNATURE:
             raise LocalHeaderError(
-                "no local file header signature where the central directory says the member "
-                "starts",
+                "no local file header signature where the central directory says the member starts",
                 offset=at,
                 record="local header",
             )

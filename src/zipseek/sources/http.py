@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError as Urllib3Timeout
+from urllib3.exceptions import HTTPError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from zipseek.errors import (
     RangeNotSupportedError,
@@ -47,7 +48,9 @@ def shared_pool() -> urllib3.PoolManager:
                 num_pools=32,
                 maxsize=32,
                 timeout=urllib3.Timeout(connect=10.0, read=60.0),
-                retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=(502, 503, 504)),
+                retries=urllib3.Retry(
+                    total=3, backoff_factor=0.2, status_forcelist=(502, 503, 504)
+                ),
             )
         return _pool
 
@@ -181,7 +184,9 @@ class HTTPSource(BaseSource):
         response = self._request("GET", {"Range": f"bytes={start}-{end - 1}"}, rng)
         if response.status == 416:
             response.release_conn()
-            raise SourceError("the server says the range is not satisfiable", url=self._url, range=rng)
+            raise SourceError(
+                "the server says the range is not satisfiable", url=self._url, range=rng
+            )
         if response.status == 200:
             response.release_conn()
             raise RangeNotSupportedError(
@@ -194,8 +199,7 @@ class HTTPSource(BaseSource):
         if m is None or int(m.group(1)) != start or int(m.group(2)) != end - 1:
             response.release_conn()
             raise SourceError(
-                f"the server answered with Content-Range "
-                f"{response.headers.get('Content-Range')!r}",
+                f"the server answered with Content-Range {response.headers.get('Content-Range')!r}",
                 url=self._url,
                 range=rng,
             )

@@ -164,7 +164,9 @@ class S3Source(BaseSource):
                 range=rng,
             ) from exc
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise SourceTimeoutError(f"S3 request timed out: {exc}", url=self._url, range=rng) from exc
+            raise SourceTimeoutError(
+                f"S3 request timed out: {exc}", url=self._url, range=rng
+            ) from exc
         except BotoCoreError as exc:
             raise SourceError(f"S3 request failed: {exc}", url=self._url, range=rng) from exc
         except OSError as exc:
@@ -228,13 +230,14 @@ class S3Source(BaseSource):
             self._pin(self._version_of(response, rng))
             content_range = response.get("ContentRange") or ""
             m = _CONTENT_RANGE.match(content_range)
-            if m is None or int(m.group(1)) != start or int(m.group(2)) != end - 1:
-                if not (start == 0 and end == self._pinned_size() and not content_range):
-                    raise SourceError(
-                        f"S3 answered range {start}-{end - 1} with {content_range or 'no range'}",
-                        url=self._url,
-                        range=rng,
-                    )
+            exact = m is not None and int(m.group(1)) == start and int(m.group(2)) == end - 1
+            whole = not content_range and start == 0 and end == self._pinned_size()
+            if not (exact or whole):
+                raise SourceError(
+                    f"S3 answered range {start}-{end - 1} with {content_range or 'no range'}",
+                    url=self._url,
+                    range=rng,
+                )
         except BaseException:
             response["Body"].close()
             raise

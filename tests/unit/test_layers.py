@@ -1,0 +1,68 @@
+"""Imports flow one way: _format <- sources <- _engine <- archive <- facades."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "zipseek"
+
+# What each layer may import from zipseek (besides itself and errors).
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "_format": set(),
+    "_codecs": set(),
+    "sources": set(),
+    "_engine": {"sources"},
+    "member": {"_format", "_codecs", "_engine", "sources"},
+    "options": {"_engine", "sources"},
+    "archive": {"_format", "_codecs", "_engine", "sources", "member", "options"},
+    "compat": {"_engine", "sources", "options"},
+}
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] == "zipseek" and len(parts) > 1:
+                out.add(parts[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "zipseek" and len(parts) > 1:
+                    out.add(parts[1])
+    return out
+
+
+FILES = sorted(p for p in SRC.rglob("*.py") if _layer(p) in ALLOWED)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_flow_one_way(path: Path) -> None:
+    layer = _layer(path)
+    imported = {m.removesuffix(".py") for m in _imports(path)} - {layer, "errors"}
+    forbidden = imported - ALLOWED[layer]
+    assert not forbidden, f"{path.relative_to(SRC)} ({layer}) imports {sorted(forbidden)}"
+
+
+def test_format_layer_does_no_io() -> None:
+    banned = {"socket", "urllib3", "boto3", "botocore", "threading", "time", "logging", "os"}
+    for path in (SRC / "_format").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module.split(".")[0]]
+            assert not banned.intersection(names), f"{path.name} imports {names}"

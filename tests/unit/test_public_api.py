@@ -1,0 +1,73 @@
+"""The public surface is fixed: changing it must be a deliberate edit of this test."""
+
+from __future__ import annotations
+
+import zipseek
+import zipseek.errors
+
+EXPECTED = [
+    "EngineConfig",
+    "MemberReader",
+    "MemorySource",
+    "ObjectVersion",
+    "OpenOptions",
+    "RemoteFile",
+    "Source",
+    "Stats",
+    "ZipArchive",
+    "ZipEntry",
+    "__version__",
+    "errors",
+    "open_archive",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(zipseek.__all__) == sorted(EXPECTED)
+    for name in zipseek.__all__:
+        assert hasattr(zipseek, name), name
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in zipseek.__all__:
+        obj = getattr(zipseek, name)
+        if name.startswith("__"):
+            continue
+        assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_error_tree_subclasses_the_builtins_users_catch() -> None:
+    import zipfile
+
+    e = zipseek.errors
+    assert issubclass(e.FormatError, zipfile.BadZipFile)
+    assert issubclass(e.CRCMismatchError, e.IntegrityError)
+    assert issubclass(e.SourceError, OSError)
+    assert issubclass(e.SourceNotFoundError, FileNotFoundError)
+    assert issubclass(e.SourcePermissionError, PermissionError)
+    assert issubclass(e.SourceTimeoutError, TimeoutError)
+    assert issubclass(e.UnsupportedMethodError, NotImplementedError)
+    for name in e.__all__:
+        obj = getattr(e, name)
+        if isinstance(obj, type):
+            assert issubclass(obj, e.ZipseekError), name
+
+
+def test_import_zipseek_does_not_import_boto3() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, zipseek; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_source_error_redacts_credentials() -> None:
+    err = zipseek.errors.SourceError(
+        "boom",
+        url="https://user:pw@host/a.zip?X-Amz-Signature=abc123&X-Amz-Credential=AKIAFAKE&x=1",
+    )
+    text = str(err) + repr(err)
+    for secret in ("abc123", "AKIAFAKE", "pw@"):
+        assert secret not in text
+    assert "x=1" in text
