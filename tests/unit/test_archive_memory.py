@@ -165,9 +165,6 @@ def test_member_reader_is_a_buffered_io() -> None:
 
 
 def _corrupt_crc(data: bytes, name: bytes) -> bytes:
-    cd = data.rfind(
-        b"PK\x01\x02" + data[data.rfind(b"PK\x01\x02") + 4 : data.rfind(b"PK\x01\x02") + 4]
-    )
     pos = data.find(b"PK\x01\x02")
     while pos >= 0:
         nlen = struct.unpack_from("<H", data, pos + 28)[0]
@@ -175,7 +172,7 @@ def _corrupt_crc(data: bytes, name: bytes) -> bytes:
             crc = struct.unpack_from("<L", data, pos + 16)[0]
             return data[: pos + 16] + struct.pack("<L", crc ^ 1) + data[pos + 20 :]
         pos = data.find(b"PK\x01\x02", pos + 4)
-    raise AssertionError(cd)
+    raise AssertionError(name)
 
 
 def test_crc_mismatch_is_detected() -> None:
