@@ -6,7 +6,6 @@ import io
 import random
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,9 +49,7 @@ class Uploaded:
 
 
 @pytest.fixture(scope="module")
-def big_archive(
-    s3_server: LocalS3Server, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Uploaded]:
+def big_archive(s3_server: LocalS3Server, tmp_path_factory: pytest.TempPathFactory) -> Uploaded:
     """A 2.2 GB ZIP64 archive (offsets past 2^31) with five members, in the test bucket."""
     path = tmp_path_factory.mktemp("big") / "big64.zip"
     write_zip(path, BIG_MEMBERS, seed=64)
@@ -65,7 +62,7 @@ def big_archive(
         client.close()
     size = path.stat().st_size
     path.unlink()
-    yield Uploaded(BIG_KEY, infos, size)
+    return Uploaded(BIG_KEY, infos, size)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ at disk speed and the same seed always gives the same archive.
 from __future__ import annotations
 
 import random
+import struct
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -63,8 +64,14 @@ def csv_chunks(seed: int, size: int) -> Iterator[bytes]:
         counter += 1
 
 
-def write_zip(path: Path, members: Sequence[MemberSpec], *, seed: int = 0) -> Path:
-    """Write an archive of ``members`` to ``path``; ZIP64 wherever sizes or offsets need it."""
+def write_zip(
+    path: Path, members: Sequence[MemberSpec], *, seed: int = 0, force_zip64: bool = False
+) -> Path:
+    """Write an archive of ``members`` to ``path``; ZIP64 wherever sizes or offsets need it.
+
+    ``force_zip64`` writes ZIP64 extra fields in every header and ZIP64 end records even when
+    nothing needs them, as ``zip -fz`` does.
+    """
     with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
         for index, spec in enumerate(members):
             info = zipfile.ZipInfo(spec.name, date_time=(2025, 6, 1, 12, 0, 0))
@@ -79,7 +86,34 @@ def write_zip(path: Path, members: Sequence[MemberSpec], *, seed: int = 0) -> Pa
                 if spec.kind == "csv"
                 else random_chunks(seed + index, spec.size)
             )
-            with zf.open(info, "w") as out:
+            with zf.open(info, "w", force_zip64=force_zip64) as out:
                 for chunk in chunks:
                     out.write(chunk)
+    if force_zip64:
+        _rewrite_end_as_zip64(path)
     return path
+
+
+def _rewrite_end_as_zip64(path: Path) -> None:
+    """Replace a classic end record by ZIP64 end records (APPNOTE 4.3.14-4.3.16)."""
+    with path.open("r+b") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 65_557))
+        tail = f.read()
+        pos = tail.rfind(b"PK\x05\x06")
+        if pos < 0 or tail[pos - 20 : pos - 16] == b"PK\x06\x07":
+            return  # zipfile already wrote ZIP64 end records
+        eocd_at = size - len(tail) + pos
+        _, _, _, _, count, cd_size, cd_offset, clen = struct.unpack_from("<4s4H2LH", tail, pos)
+        comment = tail[pos + 22 : pos + 22 + clen]
+        eocd64 = struct.pack(
+            "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, cd_size, cd_offset
+        )
+        locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, eocd_at, 1)
+        end = struct.pack(
+            "<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, clen
+        )
+        f.seek(eocd_at)
+        f.write(eocd64 + locator + end + comment)
+        f.truncate()
