@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.helpers.zips import make_zip, random_bytes, text_bytes
 
 import zipseek
+from tests.helpers.zips import make_zip, random_bytes, text_bytes
 from zipseek import errors
 from zipseek.testing.bigzip import MemberSpec, write_zip
 

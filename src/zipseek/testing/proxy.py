@@ -503,6 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # bursts of parallel connects must not hit SYN retries
     block_on_close = False  # stop() shuts connections down and joins with a time limit
 
     def __init__(self, proxy: CountingProxy) -> None:

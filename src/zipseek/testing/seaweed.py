@@ -15,6 +15,7 @@ import random
 import secrets
 import shutil
 import socket
+import stat
 import string
 import subprocess
 import sys
@@ -227,6 +228,7 @@ class LocalS3Server:
         """Stop the server and remove its temporary files.  Safe to call more than once."""
         atexit.unregister(self.stop)
         self._terminate()
+        self._ports = {}
         if self._tmp_dir is not None:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             self._tmp_dir = None
@@ -463,13 +465,40 @@ class LocalS3Server:
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=15)
+            self._remove_stale_grpc_sockets()
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+    def _remove_stale_grpc_sockets(self) -> None:
+        """Delete the ``/tmp/seaweedfs-*-grpc-PORT.sock`` files weed left behind.
+
+        weed always creates these at a fixed place and, on some shutdown paths (e.g. a
+        restart on an existing data directory), does not remove them.  Only sockets of
+        this server's ports that nobody accepts connections on any more are deleted.
+        """
+        if not hasattr(socket, "AF_UNIX"):
+            return
+        for component, port in self._ports.items():
+            path = Path("/tmp") / f"seaweedfs-{component}-grpc-{port + _GRPC_OFFSET}.sock"
+            try:
+                if not stat.S_ISSOCK(path.lstat().st_mode):
+                    continue
+            except OSError:
+                continue
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(1)
+                try:
+                    probe.connect(str(path))
+                except ConnectionRefusedError:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
