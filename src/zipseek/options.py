@@ -20,6 +20,8 @@ class OpenOptions(SourceOptions, total=False):
     - ``block_size``: random-access cache block (default 256 KiB);
     - ``cache_size``: block cache capacity in bytes (default 64 MiB);
     - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;
+    - ``chunk_size``, ``concurrency``, ``max_ahead``: sequential streaming (8 MiB GETs, 8 in
+      flight, at most 64 MiB fetched ahead of the reader);
     - ``max_entries``: refuse archives with more entries (default: no cap beyond what the
       central directory's real size allows);
     - ``verify``: check size and CRC-32 at the end of full reads (default True);
@@ -31,6 +33,9 @@ class OpenOptions(SourceOptions, total=False):
     cache_size: int
     part_size: int
     max_parallel: int
+    chunk_size: int
+    concurrency: int
+    max_ahead: int
     max_entries: int
     verify: bool
     deflate_backend: str
@@ -45,7 +50,18 @@ class ReaderOptions:
     deflate_backend: str | None = None
 
 
-_ENGINE_KEYS = frozenset({"tail_size", "block_size", "cache_size", "part_size", "max_parallel"})
+_ENGINE_KEYS = frozenset(
+    {
+        "tail_size",
+        "block_size",
+        "cache_size",
+        "part_size",
+        "max_parallel",
+        "chunk_size",
+        "concurrency",
+        "max_ahead",
+    }
+)
 _READER_KEYS = frozenset({"max_entries", "verify", "deflate_backend"})
 
 

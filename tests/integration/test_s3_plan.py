@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 import zipfile
@@ -26,6 +27,7 @@ MANY_KEY = "plan/many.zip"
 BIG_MEMBERS = [
     MemberSpec("a/first.bin", 1100 << 20),
     MemberSpec("b/table.csv", 64 << 20, "csv", zipfile.ZIP_DEFLATED),
+    MemberSpec("b/mid.csv", 12 << 20, "csv", zipfile.ZIP_DEFLATED),
     MemberSpec("c/second.bin", 1000 << 20),
     MemberSpec("d/small.csv", 300 << 10, "csv", zipfile.ZIP_DEFLATED),
     MemberSpec("e/tiny.txt", 1000, "csv", zipfile.ZIP_STORED),
@@ -127,7 +129,25 @@ def test_zip64_archive_lists_in_one_request(
     client.close()
 
 
-def test_whole_member_is_one_get_inside_its_bounds(
+def test_member_within_a_chunk_is_one_get_inside_its_bounds(
+    s3_server: LocalS3Server, s3_proxy: CountingProxy, big_archive: Uploaded
+) -> None:
+    client = _client(s3_server, s3_proxy)
+    name = "b/mid.csv"
+    info = big_archive.infos[name]
+    assert info.compress_size < 8 << 20
+    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+        s3_proxy.reset()
+        assert len(archive.read(name)) == info.file_size
+        ranges = _ranges(s3_proxy, big_archive.size)
+        assert ranges == [
+            (info.header_offset, big_archive.member_end(name, archive.directory.cd_start))
+        ]
+        assert s3_proxy.bytes_sent() == ranges[0][1] - ranges[0][0]
+    client.close()
+
+
+def test_larger_member_is_parallel_gets_that_tile_its_span(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, big_archive: Uploaded
 ) -> None:
     client = _client(s3_server, s3_proxy)
@@ -135,14 +155,13 @@ def test_whole_member_is_one_get_inside_its_bounds(
     info = big_archive.infos[name]
     with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         s3_proxy.reset()
-        data = archive.read(name)
-        assert len(data) == info.file_size
-        ranges = _ranges(s3_proxy, big_archive.size)
-        assert len(ranges) == 1
-        start, end = ranges[0]
-        assert start == info.header_offset
-        assert end == big_archive.member_end(name, archive.directory.cd_start)
-        assert s3_proxy.bytes_sent() == end - start
+        assert len(archive.read(name)) == info.file_size
+        ranges = sorted(_ranges(s3_proxy, big_archive.size))
+        end = big_archive.member_end(name, archive.directory.cd_start)
+        assert ranges[0][0] == info.header_offset
+        assert ranges[-1][1] == end
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))  # no gap or overlap
+        assert s3_proxy.bytes_sent() == end - info.header_offset
     client.close()
 
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from zipseek._engine.cache import BlockCache
+from zipseek._engine.prefetch import PrefetchConfig, Prefetcher
 from zipseek._engine.stats import Stats
-from zipseek.errors import SourceError
 from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead
 
 __all__ = ["Engine", "EngineConfig", "SequentialReader"]
@@ -29,16 +29,29 @@ class EngineConfig:
     - ``cache_size``: bytes the block cache may hold.
     - ``part_size`` / ``max_parallel``: how a large exact range (a huge central directory) is
       split into parallel GETs.
+    - ``chunk_size`` / ``concurrency`` / ``max_ahead``: sequential streaming: bytes per GET,
+      GETs in flight, and the cap on bytes fetched ahead of the reader (its memory).
     """
 
     tail_size: int = 1 << 20
     block_size: int = 256 << 10
     cache_size: int = 64 << 20
-    part_size: int = 8 << 20
+    part_size: int = 16 << 20
     max_parallel: int = 8
+    chunk_size: int = 8 << 20
+    concurrency: int = 8
+    max_ahead: int = 64 << 20
 
     def __post_init__(self) -> None:
-        for name in ("tail_size", "block_size", "part_size", "max_parallel"):
+        for name in (
+            "tail_size",
+            "block_size",
+            "part_size",
+            "max_parallel",
+            "chunk_size",
+            "concurrency",
+            "max_ahead",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.cache_size < 0:
@@ -175,9 +188,24 @@ class Engine:
         self.stats.add_request()
         return _CountedStream(self.source.open_range(start=start, end=end), self.stats)
 
-    def sequential(self, start: int, end: int) -> SequentialReader:
+    def sequential(
+        self, start: int, end: int, *, initial_ahead: int | None = None
+    ) -> SequentialReader:
         """A reader that streams ``[start, end)`` in order."""
-        return SequentialReader(self, start, end)
+        return SequentialReader(self, start, end, initial_ahead=initial_ahead)
+
+    def prefetcher(self, start: int, end: int, *, initial_ahead: int | None = None) -> Prefetcher:
+        """Parallel in-order GETs over ``[start, end)``, counted."""
+        cfg = self.config
+        prefetch = PrefetchConfig(
+            chunk_size=cfg.chunk_size,
+            concurrency=cfg.concurrency,
+            max_ahead=max(cfg.chunk_size, cfg.max_ahead),
+            initial_ahead=initial_ahead or cfg.chunk_size,
+        )
+        return Prefetcher(
+            lambda s, e: self.open_stream(s, e), start, end, prefetch, name="zipseek-prefetch"
+        )
 
     def close(self) -> None:
         """Drop the cache and close the source."""
@@ -188,22 +216,26 @@ class Engine:
 class SequentialReader:
     """Streams ``[start, end)`` in order, with as few GETs as possible.
 
-    Bytes already in the block cache are served from it. Otherwise one GET covers everything
-    from the current position to ``end``; :meth:`extend` moves ``end`` (the local header tells
-    where member data really ends) and a second GET covers the rest only if needed.
+    Bytes already in the block cache are served from it. The rest comes from a
+    :class:`Prefetcher`: one GET when the range fits in a chunk, parallel GETs when it does not.
+    :meth:`extend` moves ``end`` (the local header tells where member data really ends).
     """
 
-    def __init__(self, engine: Engine, start: int, end: int) -> None:
+    def __init__(
+        self, engine: Engine, start: int, end: int, *, initial_ahead: int | None = None
+    ) -> None:
         self._engine = engine
         self.pos = start
         self.end = end
-        self._stream: RangeStream | None = None
-        self._stream_end = start
+        self._initial_ahead = initial_ahead
+        self._prefetcher: Prefetcher | None = None
         self._closed = False
 
     def extend(self, end: int) -> None:
-        """Move the end; past what the open GET serves, a later read makes one more GET."""
+        """Move the end; a larger end is fetched as the reader gets there."""
         self.end = end
+        if self._prefetcher is not None:
+            self._prefetcher.extend(end)
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; ``b""`` only at ``end``."""
@@ -212,31 +244,27 @@ class SequentialReader:
         size = min(size, self.end - self.pos)
         if size <= 0:
             return b""
-        if self._stream is None or self.pos >= self._stream_end:
-            self._close_stream()
+        if self._prefetcher is None:
             cached = self._engine.cache.get(self.pos, self.pos + size)
             if cached is not None:
                 self._engine.stats.add_cache(hits=1)
                 self.pos += len(cached)
                 return cached
-            self._stream = self._engine.open_stream(self.pos, self.end)
-            self._stream_end = self.end
-        data = self._stream.read(min(size, self._stream_end - self.pos))
-        if not data:
-            raise SourceError(
-                f"the response ended at byte {self.pos}, before the {self._stream_end} it promised",
-                url=self._engine.url,
-                range=(self.pos, self._stream_end),
+            self._prefetcher = self._engine.prefetcher(
+                self.pos, self.end, initial_ahead=self._initial_ahead
             )
+        data = self._prefetcher.read(size)
         self.pos += len(data)
         return data
 
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.close()
+    @property
+    def threads_alive(self) -> int:
+        """Prefetch threads still running."""
+        return 0 if self._prefetcher is None else self._prefetcher.threads_alive
 
     def close(self) -> None:
-        """Release the open GET, if any."""
-        self._close_stream()
+        """Cancel the prefetch, if any, and release its connections."""
         self._closed = True
+        prefetcher, self._prefetcher = self._prefetcher, None
+        if prefetcher is not None:
+            prefetcher.close()
