@@ -25,7 +25,6 @@ from zipseek.errors import (
 
 __all__ = ["MemberReader"]
 
-_IN_CHUNK = 256 << 10
 _OUT_CHUNK = 1 << 20
 _SEQUENTIAL_AFTER = 4
 
@@ -60,9 +59,7 @@ class MemberReader(io.BufferedIOBase):
         self._verify = verify
         self._backend = deflate_backend
         self._on_close = on_close
-        self._decoder: Decoder = make_decoder(
-            entry.compress_type, name=entry.name, deflate_backend=deflate_backend
-        )
+        self._decoder: Decoder = self._new_decoder(entry.compress_type)
         self._size = entry.file_size
         self._pos = 0  # position of the next byte the caller gets
         self._produced = 0  # decoded bytes so far (sequential path)
@@ -78,6 +75,16 @@ class MemberReader(io.BufferedIOBase):
         self._layout, self._raw = self._open_layout()
 
     # --- opening ---------------------------------------------------------------------------
+
+    def _new_decoder(self, method: int) -> Decoder:
+        return make_decoder(
+            method, self._pull_raw, name=self.entry.name, deflate_backend=self._backend
+        )
+
+    def _pull_raw(self, size: int) -> bytes:
+        raw = self._raw
+        assert raw is not None, "the sequential path always has a stream"
+        return raw.read(size)
 
     def _open_layout(self) -> tuple[MemberLayout, SequentialReader]:
         request = member_request(self.entry, self._directory)
@@ -165,9 +172,7 @@ class MemberReader(io.BufferedIOBase):
 
     def _restart(self) -> None:
         self._drop_stream()
-        self._decoder = make_decoder(
-            self.entry.compress_type, name=self.name, deflate_backend=self._backend
-        )
+        self._decoder = self._new_decoder(self.entry.compress_type)
         self._raw = self._engine.sequential(self._layout.data_start, self._layout.data_end)
         self._produced = 0
         self._pos = 0
@@ -282,39 +287,25 @@ class MemberReader(io.BufferedIOBase):
     # --- the sequential path ---------------------------------------------------------------
 
     def _decode_next(self, want: int) -> bytes:
-        """The next decoded bytes (at most ``want``, plus a check byte at the end)."""
-        raw = self._raw
-        assert raw is not None, "the sequential path always has a stream"
-        decoder = self._decoder
-        while True:
-            left = self._size - self._produced
-            out = decoder.read(min(want, left) if left > 0 else 1)
-            if out:
-                if len(out) > left:
-                    raise SizeMismatchError(
-                        f"member {self.name!r} decodes to more than its declared "
-                        f"{self._size} bytes",
-                        name=self.name,
-                        expected=self._size,
-                        actual=self._produced + len(out),
-                    )
-                self._produced += len(out)
-                return out
-            if decoder.eof:
-                break
-            if decoder.needs_input:
-                chunk = raw.read(_IN_CHUNK)
-                if not chunk:
-                    break
-                decoder.feed(chunk)
-        if self._produced < self._size:
+        """The next decoded bytes (at most ``want``; one check byte past the declared size)."""
+        left = self._size - self._produced
+        out = self._decoder.read(min(want, left) if left > 0 else 1)
+        if len(out) > left:
+            raise SizeMismatchError(
+                f"member {self.name!r} decodes to more than its declared {self._size} bytes",
+                name=self.name,
+                expected=self._size,
+                actual=self._produced + len(out),
+            )
+        self._produced += len(out)
+        if not out and self._produced < self._size:
             raise SizeMismatchError(
                 f"member {self.name!r} holds {self._produced} bytes but declares {self._size}",
                 name=self.name,
                 expected=self._size,
                 actual=self._produced,
             )
-        return b""
+        return out
 
     def _finish(self) -> None:
         """At the end of a sequential read: make sure nothing follows the declared content."""
@@ -322,14 +313,6 @@ class MemberReader(io.BufferedIOBase):
             return
         self._decode_next(1)
         self._finished = True
-        if self.entry.compress_type == 0 and self.entry.compress_size != self._size:
-            raise SizeMismatchError(
-                f"stored member {self.name!r} has {self.entry.compress_size} bytes of data but "
-                f"declares {self._size}",
-                name=self.name,
-                expected=self._size,
-                actual=self.entry.compress_size,
-            )
 
     # --- the random-access path (stored members) ---------------------------------------------
 
@@ -358,7 +341,7 @@ class MemberReader(io.BufferedIOBase):
             # The caller reads in order again: stream the rest with one GET.
             self._random = False
             self._produced = self._pos
-            self._decoder = make_decoder(0, name=self.name)
+            self._decoder = self._new_decoder(0)
             self._raw = self._engine.sequential(layout.data_start + self._pos, layout.data_end)
         return data
 

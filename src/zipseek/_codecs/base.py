@@ -1,67 +1,53 @@
-"""The decoder interface every codec implements: fed compressed bytes, read with a cap."""
+"""The decoder interface every codec implements: it pulls compressed bytes, returns at most
+``max_length`` decoded bytes per call.
+
+Decoders pull their input through a callable (``pull(n)`` returns up to ``n`` compressed bytes,
+``b""`` at the end of the member's data), so a decoder never holds more input than one pull,
+and no call returns more than ``max_length`` bytes: a bomb cannot make one call allocate
+without bound (urllib3's ``response.py`` and CPython's ``ZipExtFile`` do the same). Decoders
+raise :class:`zipseek.errors.DecompressionError` on corrupt input, and nothing else.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
-__all__ = ["Decoder", "StoredDecoder"]
+__all__ = ["IN_CHUNK", "Decoder", "Pull", "StoredDecoder"]
+
+Pull = Callable[[int], bytes]
+"""``pull(n)``: up to ``n`` more compressed bytes; ``b""`` once the member's data is used up."""
+
+IN_CHUNK = 256 << 10
 
 
 class Decoder(ABC):
-    """A bounded streaming decoder.
+    """A bounded streaming decoder over pulled input."""
 
-    Call :meth:`feed` only when :attr:`needs_input` is true, then :meth:`read` until it returns
-    ``b""``. No call ever returns more than ``max_length`` bytes, so a bomb cannot make one call
-    allocate without bound (urllib3's ``response.py`` and CPython's ``ZipExtFile`` do the same).
-    Decoders raise :class:`zipseek.errors.DecompressionError` on corrupt input and nothing else.
-    """
-
-    @abstractmethod
-    def feed(self, data: bytes) -> None:
-        """Hand the decoder the next compressed bytes."""
+    def __init__(self, pull: Pull, *, name: str | None = None) -> None:
+        self._pull = pull
+        self._name = name
 
     @abstractmethod
     def read(self, max_length: int) -> bytes:
-        """Return up to ``max_length`` decoded bytes; ``b""`` when it needs input or is done."""
-
-    @property
-    @abstractmethod
-    def needs_input(self) -> bool:
-        """True when the decoder has consumed all its input and can produce nothing more."""
+        """Up to ``max_length`` (> 0) decoded bytes; ``b""`` only at the end of the stream."""
 
     @property
     @abstractmethod
     def eof(self) -> bool:
-        """True once the compressed stream's end marker was reached."""
+        """True once the compressed stream's own end marker was reached."""
 
     @property
     def self_terminating(self) -> bool:
-        """True when the format marks its own end (so a missing end marker is an error)."""
+        """True when the format marks its own end."""
         return True
 
 
 class StoredDecoder(Decoder):
     """Method 0: the bytes are the content."""
 
-    def __init__(self) -> None:
-        self._buf = b""
-        self._pos = 0
-
-    def feed(self, data: bytes) -> None:
-        self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else data
-        self._pos = 0
-
     def read(self, max_length: int) -> bytes:
-        if self._pos == 0 and len(self._buf) <= max_length:
-            out, self._buf = self._buf, b""
-            return out
-        out = self._buf[self._pos : self._pos + max_length]
-        self._pos += len(out)
-        return out
-
-    @property
-    def needs_input(self) -> bool:
-        return self._pos >= len(self._buf)
+        return self._pull(max_length)
 
     @property
     def eof(self) -> bool:

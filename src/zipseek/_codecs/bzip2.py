@@ -4,44 +4,63 @@ from __future__ import annotations
 
 import bz2
 
-from zipseek._codecs.base import Decoder
+from zipseek._codecs.base import IN_CHUNK, Decoder, Pull
 from zipseek.errors import DecompressionError
 
-__all__ = ["Bzip2Decoder"]
+__all__ = ["Bzip2Decoder", "StdlibStreamDecoder"]
 
 
-class Bzip2Decoder(Decoder):
-    """A bzip2 stream, capped per call with ``max_length``."""
+class StdlibStreamDecoder(Decoder):
+    """Shared loop for the stdlib's bz2/lzma decompressors (``needs_input``, ``max_length``)."""
 
-    def __init__(self, *, name: str | None = None) -> None:
-        self._obj = bz2.BZ2Decompressor()
-        self._name = name
-        self._next = b""
-        self._fed = False
+    label = "compressed"
 
-    def feed(self, data: bytes) -> None:
-        self._next = data
-        self._fed = True
+    def __init__(self, pull: Pull, *, name: str | None) -> None:
+        super().__init__(pull, name=name)
+        self._input_done = False
+
+    def _decompress(self, data: bytes, max_length: int) -> bytes:
+        raise NotImplementedError
+
+    def _needs_input(self) -> bool:
+        raise NotImplementedError
 
     def read(self, max_length: int) -> bytes:
-        if self._obj.eof:
-            return b""
-        data = self._next if self._fed else b""
-        if not data and self._obj.needs_input:
-            return b""
-        self._fed = False
-        self._next = b""
-        try:
-            return self._obj.decompress(data, max_length)
-        except (OSError, EOFError, ValueError) as exc:
-            raise DecompressionError(
-                f"member {self._name!r}: corrupt bzip2 data ({exc})", name=self._name
-            ) from exc
+        while not self.eof:
+            data = b""
+            if self._needs_input():
+                if self._input_done:
+                    return b""
+                data = self._pull(IN_CHUNK)
+                if not data:
+                    self._input_done = True
+                    return b""
+            try:
+                out = self._decompress(data, max_length)
+            except (OSError, EOFError, ValueError) as exc:
+                raise DecompressionError(
+                    f"member {self._name!r}: corrupt {self.label} data ({exc})", name=self._name
+                ) from exc
+            if out:
+                return out
+        return b""
 
-    @property
-    def needs_input(self) -> bool:
-        return not self._obj.eof and not self._fed and self._obj.needs_input
+
+class Bzip2Decoder(StdlibStreamDecoder):
+    """A bzip2 stream."""
+
+    label = "bzip2"
+
+    def __init__(self, pull: Pull, *, name: str | None = None) -> None:
+        self._bz = bz2.BZ2Decompressor()
+        super().__init__(pull, name=name)
+
+    def _decompress(self, data: bytes, max_length: int) -> bytes:
+        return self._bz.decompress(data, max_length)
+
+    def _needs_input(self) -> bool:
+        return self._bz.needs_input
 
     @property
     def eof(self) -> bool:
-        return self._obj.eof
+        return self._bz.eof

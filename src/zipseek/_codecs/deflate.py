@@ -6,11 +6,10 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from zipseek._codecs.base import Decoder
+from zipseek._codecs.base import IN_CHUNK, Decoder, Pull
 from zipseek.errors import DecompressionError
 
 __all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend"]
-
 
 #: A loader returns (decompressobj factory, the library's error class), or None if missing.
 _Loader = Callable[[], "tuple[Callable[[int], Any], type[Exception]] | None"]
@@ -59,37 +58,40 @@ def best_backend() -> str:
 class DeflateDecoder(Decoder):
     """Raw deflate (no zlib header), as ZIP stores it."""
 
-    def __init__(self, backend: str | None = None, *, name: str | None = None) -> None:
+    def __init__(self, pull: Pull, *, name: str | None = None, backend: str | None = None) -> None:
+        super().__init__(pull, name=name)
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(f"unknown inflater back-end {backend!r}; one of {sorted(BACKENDS)}")
         loaded = BACKENDS[backend or best_backend()]()
         if loaded is None:
             raise ValueError(f"inflater back-end {backend!r} is not installed")
         factory, self._error = loaded
         self._obj: Any = factory(-15)
         self._pending = b""
-        self._more = False  # the last read was cut at max_length: output may be pending inside
-        self._name = name
-
-    def feed(self, data: bytes) -> None:
-        self._pending = self._pending + data if self._pending else data
+        self._more = False  # the last call was cut at max_length: output may be pending inside
+        self._input_done = False
 
     def read(self, max_length: int) -> bytes:
-        if self._obj.eof or not (self._pending or self._more):
-            return b""
-        try:
-            out: bytes = self._obj.decompress(self._pending, max_length)
-        except self._error as exc:
-            raise DecompressionError(
-                f"member {self._name!r}: corrupt deflate data ({exc})", name=self._name
-            ) from exc
-        self._pending = self._obj.unconsumed_tail
-        self._more = len(out) >= max_length
-        if self._obj.eof:
-            self._pending = b""
-        return out
-
-    @property
-    def needs_input(self) -> bool:
-        return not self._pending and not self._more and not self._obj.eof
+        obj = self._obj
+        while not obj.eof:
+            if not self._pending and not self._more:
+                if self._input_done:
+                    return b""
+                self._pending = self._pull(IN_CHUNK)
+                if not self._pending:
+                    self._input_done = True
+                    return b""
+            try:
+                out: bytes = obj.decompress(self._pending, max_length)
+            except self._error as exc:
+                raise DecompressionError(
+                    f"member {self._name!r}: corrupt deflate data ({exc})", name=self._name
+                ) from exc
+            self._pending = obj.unconsumed_tail
+            self._more = len(out) >= max_length
+            if out:
+                return out
+        return b""
 
     @property
     def eof(self) -> bool:

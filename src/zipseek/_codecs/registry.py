@@ -5,10 +5,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
-from zipseek._codecs.base import Decoder, StoredDecoder
+from zipseek._codecs.base import Decoder, Pull, StoredDecoder
 from zipseek._codecs.bzip2 import Bzip2Decoder
 from zipseek._codecs.deflate import DeflateDecoder
-from zipseek._codecs.lzma import LzmaDecoder
+from zipseek._codecs.deflate64 import Deflate64Decoder
+from zipseek._codecs.lzma import LzmaDecoder, XzDecoder
+from zipseek._codecs.zstd import ZstdDecoder
 from zipseek.errors import UnsupportedMethodError
 
 __all__ = ["SUPPORTED_METHODS", "crc32", "make_decoder"]
@@ -21,44 +23,50 @@ except ImportError:  # pragma: no cover - isal is a default dependency
 crc32: Callable[[bytes, int], int] = _fast_crc32
 """CRC-32 as ``crc32(data, value)``: isal's (21-30 GB/s here) where present, else zlib's."""
 
-_METHOD_NAMES = {
+_UNSUPPORTED_NAMES = {
     1: "shrink",
     2: "reduce",
     3: "reduce",
     4: "reduce",
     5: "reduce",
     6: "implode",
-    9: "deflate64",
     10: "PKWARE DCL implode",
     18: "IBM TERSE",
     19: "IBM LZ77",
-    20: "zstd (old id)",
-    93: "zstd",
-    95: "xz",
     96: "JPEG",
     97: "WavPack",
     98: "PPMd",
 }
 
-SUPPORTED_METHODS = frozenset({0, 8, 12, 14})
+SUPPORTED_METHODS = frozenset({0, 8, 9, 12, 14, 20, 93, 95})
 
 
 def make_decoder(
-    method: int, *, name: str | None = None, deflate_backend: str | None = None
+    method: int, pull: Pull, *, name: str | None = None, deflate_backend: str | None = None
 ) -> Decoder:
-    """A fresh decoder for ``method``, or :class:`UnsupportedMethodError` naming the method."""
+    """A decoder for ``method`` pulling from ``pull``.
+
+    Raises :class:`UnsupportedMethodError` naming the method, or
+    :class:`~zipseek.errors.CodecNotInstalledError` naming the extra to install.
+    """
     if method == 0:
-        return StoredDecoder()
+        return StoredDecoder(pull, name=name)
     if method == 8:
-        return DeflateDecoder(deflate_backend, name=name)
+        return DeflateDecoder(pull, name=name, backend=deflate_backend)
+    if method == 9:
+        return Deflate64Decoder(pull, name=name)
     if method == 12:
-        return Bzip2Decoder(name=name)
+        return Bzip2Decoder(pull, name=name)
     if method == 14:
-        return LzmaDecoder(name=name)
-    label = _METHOD_NAMES.get(method, "unknown")
+        return LzmaDecoder(pull, name=name)
+    if method == 95:
+        return XzDecoder(pull, name=name)
+    if method in (20, 93):
+        return ZstdDecoder(pull, method=method, name=name)
+    label = _UNSUPPORTED_NAMES.get(method, "unknown")
     raise UnsupportedMethodError(
         f"member {name!r} uses compression method {method} ({label}), which zipseek does not "
-        "support yet",
+        "support",
         method=method,
         name=name,
     )
