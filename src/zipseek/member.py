@@ -1,18 +1,18 @@
 """MemberReader: one archive member as a real binary file (io.BufferedIOBase).
 
-Reading streams the member's compressed bytes with one GET from its local header to its last
-byte, decodes with a bounded decoder, and checks size and CRC-32 at the end of a full read.
-Stored members seek through the block cache (a cold block costs one request, a warm one none);
-compressed members restart from their first byte on a backward seek.
+Reading streams the member's compressed bytes from its local header to its last byte (one GET
+when it fits in a prefetch chunk, parallel GETs when larger), decodes with a bounded decoder
+(on its own thread for large compressed members), and checks size and CRC-32 on the read that
+reaches the end. Stored members seek through the block cache (a cold block costs one request,
+a warm one none); compressed members restart from their first byte on a backward seek.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
-from zipseek._codecs.base import Decoder
-from zipseek._codecs.registry import crc32, make_decoder
+from zipseek._codecs.registry import crc32
+from zipseek._decode import READ_AHEAD_THRESHOLD, DecodedStream
 from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory, MemberLayout, member_layout, member_request
@@ -26,14 +26,16 @@ from zipseek.errors import (
 __all__ = ["MemberReader"]
 
 _OUT_CHUNK = 1 << 20
+_LZMA_EOS_FLAG = 0x2
+#: Contiguous reads (after a seek) before a stored member switches back to streaming.
 _SEQUENTIAL_AFTER = 4
 
 
 class MemberReader(io.BufferedIOBase):
     """A read-only, seekable binary file over one member.
 
-    ``verify`` (default True) checks size and CRC-32 at the end of every full read and raises
-    :class:`~zipseek.errors.CRCMismatchError` or :class:`~zipseek.errors.SizeMismatchError`.
+    ``verify`` (default True) checks size and CRC-32 on the read that reaches the end, and
+    raises :class:`~zipseek.errors.CRCMismatchError` or :class:`~zipseek.errors.SizeMismatchError`.
     """
 
     def __init__(
@@ -44,49 +46,41 @@ class MemberReader(io.BufferedIOBase):
         *,
         verify: bool = True,
         deflate_backend: str | None = None,
-        on_close: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        # What close() and __repr__ touch exists before anything can raise: a half-built
+        # reader is still finalized (IOBase.__del__ calls close()).
+        self._stream: DecodedStream | None = None
+        self._buffer = b""
+        self._buffer_pos = 0
+        self._pos = 0
+        self._size = entry.file_size
+        self.name = entry.name
         if entry.is_encrypted:
             raise EncryptedEntryError(
                 f"member {entry.name!r} is encrypted; zipseek cannot decrypt it yet",
                 name=entry.name,
             )
         self.entry = entry
-        self.name = entry.name
         self._engine = engine
         self._directory = directory
         self._verify = verify
         self._backend = deflate_backend
-        self._on_close = on_close
-        self._decoder: Decoder = self._new_decoder(entry.compress_type)
-        self._size = entry.file_size
-        self._pos = 0  # position of the next byte the caller gets
-        self._produced = 0  # decoded bytes so far (sequential path)
-        self._buffer = b""
-        self._buffer_pos = 0
         self._crc = 0
         self._crc_pos = 0
+        self._checked = False
         self._random = False
-        self._finished = False
         self._run = 0
         self._last_end = -1
-        self._raw: SequentialReader | None = None
-        self._layout, self._raw = self._open_layout()
+        # Fail on an unsupported method or a missing codec before any request.
+        DecodedStream.check_method(entry.compress_type, name=entry.name)
+        self._layout, raw = self._open_layout()
+        self._stream = self._decoded(raw, produced=0)
 
     # --- opening ---------------------------------------------------------------------------
 
-    def _new_decoder(self, method: int) -> Decoder:
-        return make_decoder(
-            method, self._pull_raw, name=self.entry.name, deflate_backend=self._backend
-        )
-
-    def _pull_raw(self, size: int) -> bytes:
-        raw = self._raw
-        assert raw is not None, "the sequential path always has a stream"
-        return raw.read(size)
-
     def _open_layout(self) -> tuple[MemberLayout, SequentialReader]:
+        """One GET from the local header on: parse the header, keep streaming the data."""
         request = member_request(self.entry, self._directory)
         raw = self._engine.sequential(request.start, request.end)
         head = b""
@@ -111,6 +105,20 @@ class MemberReader(io.BufferedIOBase):
             raw.close()
             raise
         return result, raw
+
+    def _decoded(self, raw: SequentialReader, *, produced: int) -> DecodedStream:
+        method = self.entry.compress_type
+        big = self._layout.data_end - raw.pos > READ_AHEAD_THRESHOLD
+        return DecodedStream(
+            raw,
+            method=method,
+            name=self.name,
+            size=self._size,
+            produced=produced,
+            deflate_backend=self._backend,
+            read_ahead=method != 0 and big,
+            ends_at_size=method == 14 and not self.entry.flag_bits & _LZMA_EOS_FLAG,
+        )
 
     # --- io.BufferedIOBase ----------------------------------------------------------------
 
@@ -147,69 +155,58 @@ class MemberReader(io.BufferedIOBase):
             raise ValueError(f"negative seek position {target}")
         if target == self._pos:
             return target
-        if self.entry.compress_type == 0:
-            self._seek_stored(target)
-        else:
-            self._seek_compressed(target)
-        return self._pos
-
-    def _seek_stored(self, target: int) -> None:
-        self._drop_stream()
-        self._random = True
-        self._run = 0
-        self._pos = target
-
-    def _seek_compressed(self, target: int) -> None:
         buffered_start = self._pos - self._buffer_pos
-        buffered_end = buffered_start + len(self._buffer)
-        if buffered_start <= target <= buffered_end:
+        if not self._random and buffered_start <= target <= buffered_start + len(self._buffer):
             self._buffer_pos = target - buffered_start
             self._pos = target
-            return
-        if target < self._pos:
-            self._restart()
-        self._skip(target - self._pos)
+        elif self.entry.compress_type == 0:
+            self._close_stream()
+            self._random = True
+            self._run = 0
+            self._pos = target
+        else:
+            if target < self._pos:
+                self._restart()
+            self._skip(target - self._pos)
+        return self._pos
 
     def _restart(self) -> None:
-        self._drop_stream()
-        self._decoder = self._new_decoder(self.entry.compress_type)
-        self._raw = self._engine.sequential(self._layout.data_start, self._layout.data_end)
-        self._produced = 0
+        """Back to the first byte of a compressed member (a new GET)."""
+        self._close_stream()
+        raw = self._engine.sequential(self._layout.data_start, self._layout.data_end)
+        self._stream = self._decoded(raw, produced=0)
         self._pos = 0
         self._crc = 0
         self._crc_pos = 0
 
     def _skip(self, count: int) -> None:
         while count > 0:
-            data = self.read(min(count, _OUT_CHUNK))
+            data = self.read1(min(count, _OUT_CHUNK))
             if not data:
                 return
             count -= len(data)
 
-    def _drop_stream(self) -> None:
+    def _close_stream(self) -> None:
         self._buffer = b""
         self._buffer_pos = 0
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
 
     def read(self, size: int | None = -1, /) -> bytes:
         """Up to ``size`` bytes (all the rest when negative or None)."""
         self._check_open()
         if size is None or size < 0:
-            chunks: list[bytes] = []
-            while True:
-                chunk = self.read1(_OUT_CHUNK)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
-        out = bytearray()
-        while len(out) < size:
-            chunk = self.read1(size - len(out))
+            size = max(0, self._size - self._pos) + 1
+        chunks: list[bytes] = []
+        got = 0
+        while got < size:
+            chunk = self.read1(size - got)
             if not chunk:
                 break
-            out += chunk
-        return bytes(out)
+            chunks.append(chunk)
+            got += len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def read1(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes with at most one fetch or decode step."""
@@ -219,21 +216,30 @@ class MemberReader(io.BufferedIOBase):
         if size == 0:
             return b""
         if self._pos >= self._size:
-            if not self._random and not self._finished:
-                self._finish()
-                self._check_crc()
+            if not self._random:
+                self._check_end()
             return b""
         if self._random:
             return self._read_random(size)
         if self._buffer_pos >= len(self._buffer):
-            self._buffer = self._decode_next(max(size, 64 << 10))
-            self._buffer_pos = 0
-            if not self._buffer:
-                return b""
+            self._fill()
         data = self._buffer[self._buffer_pos : self._buffer_pos + size]
         self._buffer_pos += len(data)
         self._deliver(data)
         return data
+
+    def _fill(self) -> None:
+        stream = self._stream
+        assert stream is not None, "the sequential path always has a stream"
+        self._buffer = stream.next()
+        self._buffer_pos = 0
+        if not self._buffer:  # the stream verified its end before our position reached it
+            raise SizeMismatchError(
+                f"member {self.name!r} ended at {self._pos} of {self._size} bytes",
+                name=self.name,
+                expected=self._size,
+                actual=self._pos,
+            )
 
     def peek(self, size: int = 0, /) -> bytes:
         """Buffered bytes from the current position, without moving it."""
@@ -248,8 +254,7 @@ class MemberReader(io.BufferedIOBase):
                 start, end, lo=self.entry.header_offset, hi=self._layout.data_end
             )
         if self._buffer_pos >= len(self._buffer):
-            self._buffer = self._decode_next(max(size, 64 << 10))
-            self._buffer_pos = 0
+            self._fill()
         return self._buffer[self._buffer_pos :]
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -269,12 +274,23 @@ class MemberReader(io.BufferedIOBase):
             self._crc = crc32(data, self._crc)
             self._crc_pos += len(data)
         self._pos += len(data)
-        if self._pos >= self._size:
-            if not self._random:
-                self._finish()
-            self._check_crc()
+        if self._pos >= self._size and not self._random:
+            self._check_end()
 
-    def _check_crc(self) -> None:
+    def _check_end(self) -> None:
+        """On the read that reaches the end: nothing may follow, and the CRC must match."""
+        if self._checked:
+            return
+        stream = self._stream
+        if stream is not None and self._buffer_pos >= len(self._buffer):
+            extra = stream.next(1)
+            if extra:
+                raise SizeMismatchError(
+                    f"member {self.name!r} decodes to more than its declared {self._size} bytes",
+                    name=self.name,
+                    expected=self._size,
+                    actual=self._size + len(extra),
+                )
         if self._verify and self._crc_pos == self._size and self._crc != self.entry.crc:
             raise CRCMismatchError(
                 f"member {self.name!r}: CRC-32 is {self._crc:08x}, the archive declares "
@@ -283,36 +299,7 @@ class MemberReader(io.BufferedIOBase):
                 expected=self.entry.crc,
                 actual=self._crc,
             )
-
-    # --- the sequential path ---------------------------------------------------------------
-
-    def _decode_next(self, want: int) -> bytes:
-        """The next decoded bytes (at most ``want``; one check byte past the declared size)."""
-        left = self._size - self._produced
-        out = self._decoder.read(min(want, left) if left > 0 else 1)
-        if len(out) > left:
-            raise SizeMismatchError(
-                f"member {self.name!r} decodes to more than its declared {self._size} bytes",
-                name=self.name,
-                expected=self._size,
-                actual=self._produced + len(out),
-            )
-        self._produced += len(out)
-        if not out and self._produced < self._size:
-            raise SizeMismatchError(
-                f"member {self.name!r} holds {self._produced} bytes but declares {self._size}",
-                name=self.name,
-                expected=self._size,
-                actual=self._produced,
-            )
-        return out
-
-    def _finish(self) -> None:
-        """At the end of a sequential read: make sure nothing follows the declared content."""
-        if self._raw is None or self._produced < self._size:
-            return
-        self._decode_next(1)
-        self._finished = True
+        self._checked = True
 
     # --- the random-access path (stored members) ---------------------------------------------
 
@@ -338,25 +325,31 @@ class MemberReader(io.BufferedIOBase):
         self._last_end = end
         self._deliver(data)
         if self._run >= _SEQUENTIAL_AFTER and self._pos < self._size:
-            # The caller reads in order again: stream the rest with one GET.
+            # The caller reads in order again: stream the rest, starting with a small window.
             self._random = False
-            self._produced = self._pos
-            self._decoder = self._new_decoder(0)
-            self._raw = self._engine.sequential(layout.data_start + self._pos, layout.data_end)
+            raw = self._engine.sequential(
+                layout.data_start + self._pos,
+                layout.data_end,
+                initial_ahead=2 * self._engine.config.block_size,
+            )
+            self._stream = self._decoded(raw, produced=self._pos)
         return data
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def threads_alive(self) -> int:
+        """Prefetch and decode threads this reader still runs (0 after close)."""
+        return 0 if self._stream is None else self._stream.threads_alive
 
     def _check_open(self) -> None:
         if self.closed:
             raise ValueError("I/O operation on a closed member file")
 
     def close(self) -> None:
-        """Release the open GET. Closing early is fine and costs nothing more."""
+        """Stop prefetch and decode threads and release connections. Early close is fine."""
         if not self.closed:
-            self._drop_stream()
-            if self._on_close is not None:
-                self._on_close()
+            self._close_stream()
         super().close()
 
     def __repr__(self) -> str:

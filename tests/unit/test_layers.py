@@ -16,9 +16,10 @@ ALLOWED: dict[str, set[str]] = {
     "_codecs": set(),
     "sources": set(),
     "_engine": {"sources"},
-    "member": {"_format", "_codecs", "_engine", "sources"},
+    "_decode": {"_codecs", "_engine"},
+    "member": {"_format", "_codecs", "_engine", "sources", "_decode"},
     "options": {"_engine", "sources"},
-    "archive": {"_format", "_codecs", "_engine", "sources", "member", "options"},
+    "archive": {"_format", "_codecs", "_engine", "sources", "member", "options", "_decode"},
     "compat": {"_engine", "sources", "options"},
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zipseek._engine.cache import BlockCache
 from zipseek._engine.prefetch import PrefetchConfig, Prefetcher
 from zipseek._engine.stats import Stats
+from zipseek.errors import SourceError
 from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead
 
 __all__ = ["Engine", "EngineConfig", "SequentialReader"]
@@ -214,11 +215,12 @@ class Engine:
 
 
 class SequentialReader:
-    """Streams ``[start, end)`` in order, with as few GETs as possible.
+    """Streams ``[start, end)`` in order, with as few GETs and threads as possible.
 
-    Bytes already in the block cache are served from it. The rest comes from a
-    :class:`Prefetcher`: one GET when the range fits in a chunk, parallel GETs when it does not.
-    :meth:`extend` moves ``end`` (the local header tells where member data really ends).
+    Bytes already in the block cache are served from it. A range that fits in one prefetch chunk
+    is one GET read in the caller's thread; a larger one goes through a :class:`Prefetcher`
+    (parallel GETs). :meth:`extend` moves ``end`` (the local header tells where member data
+    really ends); what lies past the open GET is fetched when the reader gets there.
     """
 
     def __init__(
@@ -229,6 +231,8 @@ class SequentialReader:
         self.end = end
         self._initial_ahead = initial_ahead
         self._prefetcher: Prefetcher | None = None
+        self._direct: RangeStream | None = None
+        self._direct_end = start
         self._closed = False
 
     def extend(self, end: int) -> None:
@@ -244,16 +248,33 @@ class SequentialReader:
         size = min(size, self.end - self.pos)
         if size <= 0:
             return b""
-        if self._prefetcher is None:
-            cached = self._engine.cache.get(self.pos, self.pos + size)
-            if cached is not None:
-                self._engine.stats.add_cache(hits=1)
-                self.pos += len(cached)
-                return cached
-            self._prefetcher = self._engine.prefetcher(
-                self.pos, self.end, initial_ahead=self._initial_ahead
-            )
-        data = self._prefetcher.read(size)
+        if self._prefetcher is not None:
+            data = self._prefetcher.read(size)
+        else:
+            if self._direct is not None and self.pos >= self._direct_end:
+                self._direct.close()
+                self._direct = None
+            if self._direct is None:
+                cached = self._engine.cache.get(self.pos, self.pos + size)
+                if cached is not None:
+                    self._engine.stats.add_cache(hits=1)
+                    self.pos += len(cached)
+                    return cached
+                if self.end - self.pos > self._engine.config.chunk_size:
+                    self._prefetcher = self._engine.prefetcher(
+                        self.pos, self.end, initial_ahead=self._initial_ahead
+                    )
+                    return self.read(size)
+                self._direct = self._engine.open_stream(self.pos, self.end)
+                self._direct_end = self.end
+            data = self._direct.read(min(size, self._direct_end - self.pos))
+            if not data:
+                raise SourceError(
+                    f"the response ended at byte {self.pos}, before the {self._direct_end} it "
+                    "promised",
+                    url=self._engine.url,
+                    range=(self.pos, self._direct_end),
+                )
         self.pos += len(data)
         return data
 
@@ -263,8 +284,11 @@ class SequentialReader:
         return 0 if self._prefetcher is None else self._prefetcher.threads_alive
 
     def close(self) -> None:
-        """Cancel the prefetch, if any, and release its connections."""
+        """Cancel the prefetch, if any, and release connections."""
         self._closed = True
         prefetcher, self._prefetcher = self._prefetcher, None
         if prefetcher is not None:
             prefetcher.close()
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            direct.close()

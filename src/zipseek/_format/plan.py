@@ -22,6 +22,7 @@ from zipseek._format.records import (
 )
 from zipseek.errors import (
     CentralDirectoryError,
+    EncryptedEntryError,
     EOCDNotFoundError,
     LimitExceededError,
     LocalHeaderError,
@@ -154,31 +155,50 @@ class DirectoryPlan:
         search_start = max(0, self.size - _EOCD_SEARCH)
         window = self._window
         base = self._window_start
-        pos = len(window) - EndOfCentralDirectory.SIZE
         lowest = max(0, search_start - base)
+        candidates: list[tuple[int, EndOfCentralDirectory]] = []
+        pos = len(window) - EndOfCentralDirectory.SIZE
         while pos >= lowest:
             pos = window.rfind(EndOfCentralDirectory.SIGNATURE, lowest, pos + 4)
             if pos < 0:
                 break
-            try:
-                self._eocd = EndOfCentralDirectory.parse(window, pos, base + pos)
-            except EOCDNotFoundError:
-                pos -= 1
-                continue
-            self._eocd_pos = base + pos
-            return None
-        if base > search_start:
-            return self._need(search_start)
-        if self.size == 0:
+            candidates.append((base + pos, EndOfCentralDirectory.parse(window, pos, base + pos)))
+            pos -= 1
+        if not candidates:
+            if base > search_start:
+                return self._need(search_start)
+            if self.size == 0:
+                raise EOCDNotFoundError(
+                    "the object is empty: not a ZIP archive", offset=0, record="EOCD"
+                )
             raise EOCDNotFoundError(
-                "the object is empty: not a ZIP archive", offset=0, record="EOCD"
+                "no end of central directory record in the last "
+                f"{min(self.size, _EOCD_SEARCH)} bytes: not a ZIP archive, or a truncated one",
+                offset=search_start,
+                record="EOCD",
             )
-        raise EOCDNotFoundError(
-            "no end of central directory record in the last "
-            f"{min(self.size, _EOCD_SEARCH)} bytes: not a ZIP archive, or a truncated one",
-            offset=search_start,
-            record="EOCD",
+
+        def consistent(at: int, eocd: EndOfCentralDirectory) -> bool:
+            if eocd.needs_zip64:
+                return True
+            end = eocd.cd_offset + eocd.cd_size
+            return end == at or end == at - 20 - 56
+
+        chosen = next(
+            ((at, e) for at, e in candidates if consistent(at, e) and not e.comment_truncated),
+            None,
         )
+        if chosen is None:
+            if len(candidates) > 1 and any(e.comment_truncated for _, e in candidates):
+                raise EOCDNotFoundError(
+                    "the last end of central directory record's comment runs past the end of "
+                    "the file and another one precedes it: ambiguous, refusing",
+                    offset=candidates[0][0],
+                    record="EOCD",
+                )
+            chosen = candidates[0]
+        self._eocd_pos, self._eocd = chosen
+        return None
 
     def _find_zip64(self) -> ByteRange | None:
         eocd = self._eocd
@@ -193,6 +213,13 @@ class DirectoryPlan:
             if loc_pos >= 0
             else None
         )
+        inside_cd = loc_pos >= self._eocd_pos - eocd.cd_size
+        if locator is not None and not eocd.needs_zip64 and inside_cd:
+            found = self._try_zip64_record(locator, loc_pos)
+            if found is None or isinstance(found, ByteRange):
+                if isinstance(found, ByteRange):
+                    return found
+                locator = None  # a locator signature by chance (a name's bytes): not ZIP64
         if locator is None:
             if eocd.disk_number not in (0, 0xFFFF) or eocd.cd_disk not in (0, 0xFFFF):
                 raise MultiDiskError(
@@ -202,10 +229,6 @@ class DirectoryPlan:
             self._zip64_checked = True
             self._cd_end = self._eocd_pos
             return None
-        if locator.total_disks > 1 or locator.eocd64_disk != 0:
-            raise MultiDiskError(
-                "this ZIP64 archive is split over several disks, which zipseek does not read"
-            )
         # The ZIP64 end record normally sits right before the locator; its declared offset is
         # relative to the archive start, which differs when data was prepended.
         expected = loc_pos - Zip64EndOfCentralDirectory.SIZE
@@ -226,7 +249,17 @@ class DirectoryPlan:
             self._eocd64 = record
             self._cd_end = pos
             self._zip64_checked = True
-            if record.disk_number != 0 or record.cd_disk != 0:
+            if record.version_needed >= 62 and record.record_size > 44:
+                raise EncryptedEntryError(
+                    "the central directory is encrypted (PKWARE strong encryption, ZIP64 end "
+                    "record version 2); zipseek cannot read it"
+                )
+            if (
+                record.disk_number != 0
+                or record.cd_disk != 0
+                or locator.total_disks > 1
+                or locator.eocd64_disk != 0
+            ):
                 raise MultiDiskError(
                     "this ZIP64 archive is split over several disks, which zipseek does not read"
                 )
@@ -237,6 +270,24 @@ class DirectoryPlan:
             offset=loc_pos,
             record="ZIP64 locator",
         )
+
+    def _try_zip64_record(
+        self, locator: Zip64EndOfCentralDirectoryLocator, loc_pos: int
+    ) -> Zip64EndOfCentralDirectory | ByteRange | None:
+        expected = loc_pos - Zip64EndOfCentralDirectory.SIZE
+        candidates = [expected]
+        if 0 <= locator.eocd64_offset < loc_pos and locator.eocd64_offset != expected:
+            candidates.append(locator.eocd64_offset)
+        for pos in candidates:
+            if pos < 0:
+                continue
+            if not self._has(pos):
+                return self._need(pos)
+            try:
+                return Zip64EndOfCentralDirectory.parse(self._window, pos - self._window_start, pos)
+            except Zip64Error:
+                continue
+        return None
 
     def _read_directory(self) -> ByteRange | Directory:
         eocd = self._eocd
@@ -263,18 +314,6 @@ class DirectoryPlan:
                 offset=self._eocd_pos,
                 record="EOCD",
             )
-        max_possible = cd_size // CentralDirectoryHeader.SIZE
-        if declared > max_possible and not (self._eocd64 is None and declared == 0xFFFF):
-            raise CentralDirectoryError(
-                f"the archive claims {declared} entries but its {cd_size}-byte central "
-                f"directory can hold at most {max_possible}",
-                offset=self._eocd_pos,
-                record="EOCD",
-            )
-        if self.max_entries is not None and declared > self.max_entries:
-            raise LimitExceededError(
-                f"the archive has {declared} entries, more than max_entries={self.max_entries}"
-            )
         if not self._has(cd_start):
             return self._need(cd_start)
         if (
@@ -283,10 +322,23 @@ class DirectoryPlan:
             and self._window[cd_offset - self._window_start : cd_offset - self._window_start + 4]
             == CentralDirectoryHeader.SIGNATURE
         ):
-            # Some writers leave junk between the directory and its end record; the declared
-            # offset then is right, with no prepended data.
+            # Some writers leave junk between the directory and its end record, or write a
+            # wrong directory size; the declared offset then is right, with no prepended data.
             cd_start, base_offset = cd_offset, 0
-        entries = self._parse_entries(cd_start, cd_end, base_offset)
+        span = cd_end - cd_start
+        max_possible = span // CentralDirectoryHeader.SIZE
+        if declared > max_possible and not (self._eocd64 is None and declared == 0xFFFF):
+            raise CentralDirectoryError(
+                f"the archive claims {declared} entries but its {span}-byte central "
+                f"directory can hold at most {max_possible}",
+                offset=self._eocd_pos,
+                record="EOCD",
+            )
+        if self.max_entries is not None and declared > self.max_entries:
+            raise LimitExceededError(
+                f"the archive has {declared} entries, more than max_entries={self.max_entries}"
+            )
+        entries = self._parse_entries(cd_start, cd_end, base_offset, declared)
         expected = declared if self._eocd64 is not None else declared & 0xFFFF
         if (len(entries) if self._eocd64 is not None else len(entries) & 0xFFFF) != expected:
             raise CentralDirectoryError(
@@ -309,12 +361,19 @@ class DirectoryPlan:
         )
         return self._result
 
-    def _parse_entries(self, cd_start: int, cd_end: int, base_offset: int) -> list[ZipEntry]:
+    def _parse_entries(
+        self, cd_start: int, cd_end: int, base_offset: int, declared: int
+    ) -> list[ZipEntry]:
         buf = memoryview(self._window)[cd_start - self._window_start : cd_end - self._window_start]
         entries: list[ZipEntry] = []
         pos = 0
         limit = self.max_entries
         while pos < len(buf):
+            if (
+                len(entries) >= declared
+                and bytes(buf[pos : pos + 4]) != CentralDirectoryHeader.SIGNATURE
+            ):
+                break  # a gap between the directory and its end record
             if limit is not None and len(entries) >= limit:
                 raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
             header, nxt = CentralDirectoryHeader.parse(buf, pos, cd_start + pos)

@@ -54,10 +54,11 @@ class EndOfCentralDirectory:
     cd_size: int
     cd_offset: int
     comment: bytes
+    comment_truncated: bool = False
 
     @classmethod
     def parse(cls, buf: bytes | memoryview, pos: int, at: int) -> EndOfCentralDirectory:
-        """Parse the record at ``buf[pos:]``; its comment must end exactly at ``len(buf)``."""
+        """Parse the record at ``buf[pos:]``; bytes may follow its comment (trailing junk)."""
         _need(buf, pos, cls.SIZE, "end of central directory record", at)
         sig, disk, cd_disk, disk_entries, total, cd_size, cd_offset, clen = cls.STRUCT.unpack_from(
             buf, pos
@@ -67,15 +68,16 @@ class EndOfCentralDirectory:
                 "no end of central directory signature", offset=at, record="EOCD"
             )
         comment_start = pos + cls.SIZE
-        if comment_start + clen != len(buf):
-            raise EOCDNotFoundError(
-                f"the end of central directory comment length ({clen}) does not reach the end "
-                "of the file exactly",
-                offset=at,
-                record="EOCD",
-            )
+        comment_end = comment_start + clen
         return cls(
-            disk, cd_disk, disk_entries, total, cd_size, cd_offset, bytes(buf[comment_start:])
+            disk,
+            cd_disk,
+            disk_entries,
+            total,
+            cd_size,
+            cd_offset,
+            bytes(buf[comment_start:comment_end]),
+            comment_end > len(buf),
         )
 
     @property

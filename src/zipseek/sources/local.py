@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -15,16 +16,22 @@ __all__ = ["LocalSource"]
 class _FileRange:
     """A stream over ``[start, end)`` of an open descriptor."""
 
-    def __init__(self, fd: int, start: int, end: int) -> None:
+    def __init__(self, fd: int, start: int, end: int, path: str) -> None:
         self._fd = fd
         self._pos = start
         self._end = end
+        self._path = path
 
     def read(self, size: int = -1, /) -> bytes:
         n = self._end - self._pos if size < 0 else min(size, self._end - self._pos)
         if n <= 0:
             return b""
-        data = os.pread(self._fd, n, self._pos)
+        try:
+            data = os.pread(self._fd, n, self._pos)
+        except OSError as exc:
+            raise SourceError(
+                f"reading {self._path} failed: {exc}", url=self._path, range=(self._pos, self._end)
+            ) from exc
         self._pos += len(data)
         return data
 
@@ -64,7 +71,7 @@ class LocalSource(BaseSource):
     def open_range(self, *, start: int, end: int) -> RangeStream:
         """A stream over ``[start, end)``."""
         self._check_range(start, end)
-        return _FileRange(self._fd, start, end)
+        return _FileRange(self._fd, start, end, self._url)
 
     def close(self) -> None:
         """Close the file descriptor."""
@@ -74,4 +81,5 @@ class LocalSource(BaseSource):
 
     def __del__(self) -> None:
         if getattr(self, "_fd", -1) >= 0:
-            self.close()
+            with contextlib.suppress(Exception):  # at interpreter exit os may be gone
+                self.close()

@@ -1,0 +1,112 @@
+"""DecodedStream: a member's content, decoded in order from its compressed bytes, size-checked.
+
+It owns the compressed byte stream (one :class:`SequentialReader`), the decryption layer if
+any, and the decoder. :meth:`DecodedStream.next` returns decoded chunks and ``b""`` only once
+the content has been checked to end exactly at its declared size. Large compressed members
+decode on a :class:`ReadAhead` thread, overlapped with fetching and with the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zipseek._codecs.base import Decoder, Pull
+from zipseek._codecs.registry import make_decoder
+from zipseek._engine.engine import SequentialReader
+from zipseek._engine.pipeline import ReadAhead
+from zipseek.errors import SizeMismatchError
+
+__all__ = ["DecodedStream"]
+
+_CHUNK = 1 << 20
+#: Compressed members larger than this decode on their own thread.
+READ_AHEAD_THRESHOLD = 4 << 20
+
+
+class DecodedStream:
+    """Decoded content of one member from its first byte (or a later restart point).
+
+    ``ends_at_size`` is for streams with no end marker of their own (LZMA without flag bit 1):
+    the declared size is where they end, so no check byte is asked past it.
+    """
+
+    def __init__(
+        self,
+        raw: SequentialReader,
+        *,
+        method: int,
+        name: str,
+        size: int,
+        produced: int = 0,
+        deflate_backend: str | None = None,
+        decrypt: Callable[[Pull], Pull] | None = None,
+        read_ahead: bool = False,
+        ends_at_size: bool = False,
+    ) -> None:
+        self._raw = raw
+        self._ends_at_size = ends_at_size
+        self._name = name
+        self._size = size
+        self.produced = produced
+        pull: Pull = raw.read
+        if decrypt is not None:
+            pull = decrypt(pull)
+        self._decoder: Decoder = make_decoder(
+            method, pull, name=name, deflate_backend=deflate_backend
+        )
+        self._done = False
+        self._ahead: ReadAhead | None = None
+        if read_ahead:
+            self._ahead = ReadAhead(lambda: self._produce(_CHUNK), name=f"zipseek-decode {name}")
+
+    @staticmethod
+    def check_method(method: int, *, name: str) -> None:
+        """Raise now if ``method`` is unsupported or its codec is not installed."""
+        make_decoder(method, lambda n: b"", name=name)
+
+    def _produce(self, want: int) -> bytes:
+        """Decoded bytes, at most ``want``; ``b""`` once verified complete."""
+        if self._done:
+            return b""
+        left = self._size - self.produced
+        if left <= 0 and self._ends_at_size:
+            self._done = True
+            return b""
+        out = self._decoder.read(min(want, left) if left > 0 else 1)
+        if len(out) > left:
+            raise SizeMismatchError(
+                f"member {self._name!r} decodes to more than its declared {self._size} bytes",
+                name=self._name,
+                expected=self._size,
+                actual=self.produced + len(out),
+            )
+        self.produced += len(out)
+        if not out:
+            if self.produced < self._size:
+                raise SizeMismatchError(
+                    f"member {self._name!r} holds {self.produced} bytes but declares {self._size}",
+                    name=self._name,
+                    expected=self._size,
+                    actual=self.produced,
+                )
+            self._done = True
+        return out
+
+    def next(self, want: int = _CHUNK) -> bytes:
+        """The next decoded chunk; ``b""`` at the verified end."""
+        if self._ahead is not None:
+            return self._ahead.get()
+        return self._produce(want)
+
+    @property
+    def threads_alive(self) -> int:
+        """Decode and prefetch threads still running."""
+        return int(self._ahead is not None and self._ahead.alive) + self._raw.threads_alive
+
+    def close(self) -> None:
+        """Stop the decode thread and release the compressed stream."""
+        if self._ahead is not None:
+            self._ahead.cancel()
+        self._raw.close()
+        if self._ahead is not None:
+            self._ahead.join()
