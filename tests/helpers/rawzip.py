@@ -31,7 +31,7 @@ def _zstd(data: bytes) -> bytes:
 
 
 def _lzma(data: bytes) -> bytes:
-    props = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA1})  # type: ignore[attr-defined]
+    props: bytes = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA1})  # type: ignore[attr-defined]
     body = lzma.compress(data, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1}])
     return struct.pack("<BBH", 9, 4, len(props)) + props + body
 
