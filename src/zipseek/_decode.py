@@ -51,6 +51,8 @@ class DecodedStream:
         pull: Pull = raw.read
         if decrypt is not None:
             pull = decrypt(pull)
+        self._pull = pull
+        self._drain_at_end = decrypt is not None
         self._decoder: Decoder = make_decoder(
             method, pull, name=name, deflate_backend=deflate_backend
         )
@@ -89,6 +91,11 @@ class DecodedStream:
                     expected=self._size,
                     actual=self.produced,
                 )
+            if self._drain_at_end:
+                # Pull what the decoder left, so an authentication code at the very end of
+                # the data (WinZip AES) is checked.
+                while self._pull(1 << 16):
+                    pass
             self._done = True
         return out
 

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from typing_extensions import Unpack
 
+from zipseek._codecs.crypto import to_password
 from zipseek._engine.engine import Engine
 from zipseek._engine.stats import Stats
 from zipseek._format.entry import ZipEntry
@@ -36,6 +37,7 @@ class ZipArchive:
         self._engine = Engine(open_source(target, **source_options), engine_config)
         self._verify = reader_options.verify
         self._deflate_backend = reader_options.deflate_backend
+        self._password = to_password(reader_options.password)
         self._closed = False
         try:
             self._directory = self._list(reader_options.max_entries)
@@ -121,8 +123,18 @@ class ZipArchive:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def open(self, member: str | ZipEntry, *, verify: bool | None = None) -> MemberReader:
-        """A seekable binary file over ``member`` (a name or an entry from this archive)."""
+    def open(
+        self,
+        member: str | ZipEntry,
+        *,
+        password: str | bytes | None = None,
+        verify: bool | None = None,
+    ) -> MemberReader:
+        """A seekable binary file over ``member`` (a name or an entry from this archive).
+
+        ``password`` (str or bytes) decrypts a ZipCrypto or WinZip AES member; without it the
+        archive's ``password`` option applies.
+        """
         self._check_open()
         entry = self.getinfo(member) if isinstance(member, str) else member
         return MemberReader(
@@ -131,11 +143,12 @@ class ZipArchive:
             entry,
             verify=self._verify if verify is None else verify,
             deflate_backend=self._deflate_backend,
+            password=to_password(password) if password is not None else self._password,
         )
 
-    def read(self, member: str | ZipEntry) -> bytes:
+    def read(self, member: str | ZipEntry, *, password: str | bytes | None = None) -> bytes:
         """The whole content of ``member``, checked against its size and CRC-32."""
-        with self.open(member) as f:
+        with self.open(member, password=password) as f:
             return f.read()
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 
+from zipseek._codecs.crypto import crc_is_checked, decryption_pull
 from zipseek._codecs.registry import crc32
 from zipseek._decode import READ_AHEAD_THRESHOLD, DecodedStream
 from zipseek._engine.engine import Engine, SequentialReader
@@ -18,7 +19,6 @@ from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory, MemberLayout, member_layout, member_request
 from zipseek.errors import (
     CRCMismatchError,
-    EncryptedEntryError,
     SizeMismatchError,
     TruncatedError,
 )
@@ -46,6 +46,7 @@ class MemberReader(io.BufferedIOBase):
         *,
         verify: bool = True,
         deflate_backend: str | None = None,
+        password: bytes | None = None,
     ) -> None:
         super().__init__()
         # What close() and __repr__ touch exists before anything can raise: a half-built
@@ -56,24 +57,26 @@ class MemberReader(io.BufferedIOBase):
         self._pos = 0
         self._size = entry.file_size
         self.name = entry.name
-        if entry.is_encrypted:
-            raise EncryptedEntryError(
-                f"member {entry.name!r} is encrypted; zipseek cannot decrypt it yet",
-                name=entry.name,
-            )
         self.entry = entry
         self._engine = engine
         self._directory = directory
         self._verify = verify
         self._backend = deflate_backend
+        self._password = password
+        # Encrypted members decrypt in order; they never take the random-access path.
+        self._seekable_raw = entry.compress_type == 0 and not entry.is_encrypted
+        self._check_crc = verify and crc_is_checked(entry)
         self._crc = 0
         self._crc_pos = 0
         self._checked = False
         self._random = False
         self._run = 0
         self._last_end = -1
-        # Fail on an unsupported method or a missing codec before any request.
-        DecodedStream.check_method(entry.compress_type, name=entry.name)
+        # Fail on a missing password, an unsupported method or a missing codec before any
+        # request.
+        if entry.is_encrypted and password is None:
+            decryption_pull(entry, lambda n: b"", None)
+        DecodedStream.check_method(entry.real_method, name=entry.name)
         self._layout, raw = self._open_layout()
         self._stream = self._decoded(raw, produced=0)
 
@@ -107,8 +110,10 @@ class MemberReader(io.BufferedIOBase):
         return result, raw
 
     def _decoded(self, raw: SequentialReader, *, produced: int) -> DecodedStream:
-        method = self.entry.compress_type
+        entry = self.entry
+        method = entry.real_method
         big = self._layout.data_end - raw.pos > READ_AHEAD_THRESHOLD
+        password = self._password
         return DecodedStream(
             raw,
             method=method,
@@ -116,8 +121,11 @@ class MemberReader(io.BufferedIOBase):
             size=self._size,
             produced=produced,
             deflate_backend=self._backend,
-            read_ahead=method != 0 and big,
-            ends_at_size=method == 14 and not self.entry.flag_bits & _LZMA_EOS_FLAG,
+            decrypt=(lambda pull: decryption_pull(entry, pull, password))
+            if entry.is_encrypted
+            else None,
+            read_ahead=(method != 0 or entry.is_encrypted) and big,
+            ends_at_size=method == 14 and not entry.flag_bits & _LZMA_EOS_FLAG,
         )
 
     # --- io.BufferedIOBase ----------------------------------------------------------------
@@ -159,7 +167,7 @@ class MemberReader(io.BufferedIOBase):
         if not self._random and buffered_start <= target <= buffered_start + len(self._buffer):
             self._buffer_pos = target - buffered_start
             self._pos = target
-        elif self.entry.compress_type == 0:
+        elif self._seekable_raw:
             self._close_stream()
             self._random = True
             self._run = 0
@@ -270,7 +278,7 @@ class MemberReader(io.BufferedIOBase):
         return len(data)
 
     def _deliver(self, data: bytes) -> None:
-        if self._verify and self._pos == self._crc_pos:
+        if self._check_crc and self._pos == self._crc_pos:
             self._crc = crc32(data, self._crc)
             self._crc_pos += len(data)
         self._pos += len(data)
@@ -291,7 +299,7 @@ class MemberReader(io.BufferedIOBase):
                     expected=self._size,
                     actual=self._size + len(extra),
                 )
-        if self._verify and self._crc_pos == self._size and self._crc != self.entry.crc:
+        if self._check_crc and self._crc_pos == self._size and self._crc != self.entry.crc:
             raise CRCMismatchError(
                 f"member {self.name!r}: CRC-32 is {self._crc:08x}, the archive declares "
                 f"{self.entry.crc:08x}: the data is corrupt",

@@ -25,7 +25,8 @@ class OpenOptions(SourceOptions, total=False):
     - ``max_entries``: refuse archives with more entries (default: no cap beyond what the
       central directory's real size allows);
     - ``verify``: check size and CRC-32 at the end of full reads (default True);
-    - ``deflate_backend``: "isal", "zlib-ng" or "zlib" (default: the fastest installed).
+    - ``deflate_backend``: "isal", "zlib-ng" or "zlib" (default: the fastest installed);
+    - ``password``: for encrypted members (ZipCrypto, WinZip AES), str or bytes.
     """
 
     tail_size: int
@@ -39,6 +40,7 @@ class OpenOptions(SourceOptions, total=False):
     max_entries: int
     verify: bool
     deflate_backend: str
+    password: str | bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class ReaderOptions:
     max_entries: int | None = None
     verify: bool = True
     deflate_backend: str | None = None
+    password: str | bytes | None = None
 
 
 _ENGINE_KEYS = frozenset(
@@ -62,7 +65,7 @@ _ENGINE_KEYS = frozenset(
         "max_ahead",
     }
 )
-_READER_KEYS = frozenset({"max_entries", "verify", "deflate_backend"})
+_READER_KEYS = frozenset({"max_entries", "verify", "deflate_backend", "password"})
 
 
 def split_options(options: OpenOptions) -> tuple[SourceOptions, EngineConfig, ReaderOptions]:
