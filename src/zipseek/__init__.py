@@ -14,6 +14,12 @@ from zipseek.archive import open_archive as open_archive
 from zipseek.compat import RemoteFile as RemoteFile
 from zipseek.member import MemberReader as MemberReader
 from zipseek.options import OpenOptions as OpenOptions
+from zipseek.paths import PathInfo as PathInfo
+from zipseek.paths import clear_archive_cache as clear_archive_cache
+from zipseek.paths import listdir as listdir
+from zipseek.paths import open as open
+from zipseek.paths import split_archive_path as split_archive_path
+from zipseek.paths import stat as stat
 from zipseek.sources.base import ObjectVersion as ObjectVersion
 from zipseek.sources.base import Source as Source
 from zipseek.sources.memory import MemorySource as MemorySource
@@ -26,12 +32,18 @@ __all__ = [
     "MemorySource",
     "ObjectVersion",
     "OpenOptions",
+    "PathInfo",
     "RemoteFile",
     "Source",
     "Stats",
     "ZipArchive",
     "ZipEntry",
     "__version__",
+    "clear_archive_cache",
     "errors",
+    "listdir",
+    "open",
     "open_archive",
+    "split_archive_path",
+    "stat",
 ]

@@ -12,7 +12,16 @@ from zipseek._codecs.crypto import to_password
 from zipseek._engine.engine import Engine
 from zipseek._engine.stats import Stats
 from zipseek._format.entry import ZipEntry
-from zipseek._format.plan import ByteRange, Directory, DirectoryPlan
+from zipseek._format.plan import (
+    LOCAL_HEADER_MARGIN,
+    ByteRange,
+    Directory,
+    DirectoryPlan,
+    MemberLayout,
+    member_layout,
+)
+from zipseek._format.records import LocalFileHeader
+from zipseek.errors import TruncatedError
 from zipseek.member import MemberReader
 from zipseek.options import OpenOptions, split_options
 from zipseek.sources.base import Source
@@ -145,6 +154,35 @@ class ZipArchive:
             deflate_backend=self._deflate_backend,
             password=to_password(password) if password is not None else self._password,
         )
+
+    def data_span(self, member: str | ZipEntry) -> tuple[int, int]:
+        """Where ``member``'s compressed bytes lie in the object: ``(start, end)``.
+
+        Costs one small GET of the local header (through the block cache), not the data.
+        """
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        start = entry.header_offset
+        limit = self._directory.data_limit(entry)
+        want = LocalFileHeader.SIZE + len(entry.raw_name) + len(entry.extra) + LOCAL_HEADER_MARGIN
+        for _ in range(3):
+            head = self._engine.read(start, min(start + want, limit, self.size))
+            layout = member_layout(entry, self._directory, head)
+            if isinstance(layout, MemberLayout):
+                return layout.data_start, layout.data_end
+            if layout <= len(head):
+                break
+            want = layout
+        raise TruncatedError(
+            f"member {entry.name!r}: its local header runs past the next record",
+            offset=start,
+            record="local header",
+        )
+
+    def read_raw_range(self, start: int, end: int, *, lo: int, hi: int) -> bytes:
+        """Bytes ``[start, end)`` of the object, never fetching outside ``[lo, hi)``."""
+        self._check_open()
+        return self._engine.read(start, end, lo=lo, hi=hi)
 
     def read(self, member: str | ZipEntry, *, password: str | bytes | None = None) -> bytes:
         """The whole content of ``member``, checked against its size and CRC-32."""

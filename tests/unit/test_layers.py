@@ -21,6 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "options": {"_engine", "sources"},
     "archive": {"_format", "_codecs", "_engine", "sources", "member", "options", "_decode"},
     "compat": {"_engine", "sources", "options"},
+    "nested": {"_format", "archive", "sources"},
+    "paths": {"_format", "archive", "compat", "nested", "options", "sources"},
 }
 
 

@@ -11,14 +11,20 @@ EXPECTED = [
     "MemorySource",
     "ObjectVersion",
     "OpenOptions",
+    "PathInfo",
     "RemoteFile",
     "Source",
     "Stats",
     "ZipArchive",
     "ZipEntry",
     "__version__",
+    "clear_archive_cache",
     "errors",
+    "listdir",
+    "open",
     "open_archive",
+    "split_archive_path",
+    "stat",
 ]
 
 
