@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "compat": {"_engine", "sources", "options"},
     "nested": {"_format", "archive", "sources"},
     "paths": {"_format", "archive", "compat", "nested", "options", "sources"},
+    "fsspec": {"archive", "options"},
 }
 
 

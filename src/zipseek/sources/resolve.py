@@ -21,14 +21,18 @@ class SourceOptions(TypedDict, total=False):
     """Options that choose and configure the byte source. All are optional.
 
     S3 options use the AWS CLI's names: ``endpoint_url``, ``profile``, ``region``, ``anonymous``
-    (``--no-sign-request``), ``requester_pays``, ``version_id``; ``s3_client`` passes a ready
-    botocore client. ``headers`` go with every HTTP request. ``storage_options`` go to fsspec.
+    (``--no-sign-request``), ``requester_pays``, ``version_id``; explicit credentials
+    (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) override the AWS
+    configuration; ``s3_client`` passes a ready botocore client. ``headers`` go with every HTTP request. ``storage_options`` go to fsspec.
     """
 
     endpoint_url: str
     profile: str
     region: str
     anonymous: bool
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    aws_session_token: str
     requester_pays: bool
     version_id: str
     s3_client: Any
@@ -66,6 +70,9 @@ def open_source(
             profile=options.get("profile"),
             region=options.get("region"),
             anonymous=options.get("anonymous", False),
+            aws_access_key_id=options.get("aws_access_key_id"),
+            aws_secret_access_key=options.get("aws_secret_access_key"),
+            aws_session_token=options.get("aws_session_token"),
         )
         return S3Source(
             text,

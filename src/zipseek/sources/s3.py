@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zipseek.errors import (
@@ -42,6 +42,9 @@ class S3Config:
     profile: str | None = None
     region: str | None = None
     anonymous: bool = False
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
     max_pool_connections: int = 32
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -68,7 +71,12 @@ def _make_client(config: S3Config) -> S3Client:
         from botocore.config import Config
     except ImportError as exc:  # pragma: no cover - boto3 is a dependency
         raise SourceError("reading s3:// needs boto3: pip install boto3") from exc
-    session = boto3.session.Session(profile_name=config.profile)
+    session = boto3.session.Session(
+        profile_name=config.profile,
+        aws_access_key_id=config.aws_access_key_id,
+        aws_secret_access_key=config.aws_secret_access_key,
+        aws_session_token=config.aws_session_token,
+    )
     region = config.region or session.region_name or "us-east-1"
     botocore_config = Config(
         max_pool_connections=config.max_pool_connections,
