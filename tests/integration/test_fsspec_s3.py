@@ -80,7 +80,7 @@ def test_dask_reads_a_member(
 
 
 def test_fsspec_api(s3_server: LocalS3Server, s3_proxy: CountingProxy, uploaded: bytes) -> None:
-    fs, path = fsspec.core.url_to_fs(
+    fs, _ = fsspec.core.url_to_fs(
         f"zipseek://::s3://test/{KEY}", s3=_s3_options(s3_server, s3_proxy)
     )
     assert fs.protocol == "zipseek"

@@ -23,7 +23,8 @@ class SourceOptions(TypedDict, total=False):
     S3 options use the AWS CLI's names: ``endpoint_url``, ``profile``, ``region``, ``anonymous``
     (``--no-sign-request``), ``requester_pays``, ``version_id``; explicit credentials
     (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) override the AWS
-    configuration; ``s3_client`` passes a ready botocore client. ``headers`` go with every HTTP request. ``storage_options`` go to fsspec.
+    configuration; ``s3_client`` passes a ready botocore client. ``headers`` go with every
+    HTTP request. ``storage_options`` go to fsspec.
     """
 
     endpoint_url: str
