@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 REQUIRE_ALL_ENV_VAR = "ZIPSEEK_REQUIRE_ALL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the directory cache of every test (and CLI subprocess) out of the user's home."""
+    import tempfile
+
+    if "ZIPSEEK_CACHE_DIR" not in os.environ:
+        os.environ["ZIPSEEK_CACHE_DIR"] = tempfile.mkdtemp(prefix="zipseek-test-cache-")
+
+
 def _require_all() -> bool:
     return os.environ.get(REQUIRE_ALL_ENV_VAR) == "1"
 

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 
 from typing_extensions import Unpack
 
 from zipseek._codecs.crypto import to_password
+from zipseek._engine.dircache import DirectoryCache, cache_key
 from zipseek._engine.engine import Engine
 from zipseek._engine.stats import Stats
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import (
     LOCAL_HEADER_MARGIN,
-    ByteRange,
     Directory,
-    DirectoryPlan,
     MemberLayout,
     member_layout,
 )
 from zipseek._format.records import LocalFileHeader
+from zipseek._listing import CachePolicy, list_archive
 from zipseek.errors import TruncatedError
 from zipseek.member import MemberReader
-from zipseek.options import OpenOptions, split_options
+from zipseek.options import OpenOptions, ReaderOptions, split_options
 from zipseek.sources.base import Source
-from zipseek.sources.resolve import open_source
+from zipseek.sources.resolve import SourceOptions, open_source
 
 __all__ = ["ZipArchive", "open_archive"]
-
-_MAX_PLAN_STEPS = 8
 
 
 class ZipArchive:
@@ -43,31 +42,26 @@ class ZipArchive:
         self, target: str | os.PathLike[str] | Source, **options: Unpack[OpenOptions]
     ) -> None:
         source_options, engine_config, reader_options = split_options(options)
-        self._engine = Engine(open_source(target, **source_options), engine_config)
+        source = open_source(target, **source_options)
+        self._engine = Engine(source, engine_config)
+        policy = _cache_policy(source, source_options, reader_options)
+        if policy.cache is not None:
+            cache, key = policy.cache, policy.key
+            self._engine.on_changed = lambda: cache.invalidate(key)
         self._verify = reader_options.verify
         self._deflate_backend = reader_options.deflate_backend
         self._password = to_password(reader_options.password)
         self._closed = False
         try:
-            self._directory = self._list(reader_options.max_entries)
+            self._directory = list_archive(
+                self._engine, max_entries=reader_options.max_entries, policy=policy
+            )
         except BaseException:
             self._engine.close()
             raise
         self._by_name: dict[str, ZipEntry] = {}
         for entry in self._directory.entries:
             self._by_name[entry.name] = entry  # the last of duplicate names wins, as in zipfile
-
-    def _list(self, max_entries: int | None) -> Directory:
-        tail = self._engine.read_tail()
-        plan = DirectoryPlan(tail.version.size, max_entries=max_entries)
-        plan.feed(tail.start, tail.data)
-        for _ in range(_MAX_PLAN_STEPS):
-            step = plan.step()
-            if isinstance(step, Directory):
-                return step
-            assert isinstance(step, ByteRange)
-            plan.feed(step.start, self._engine.fetch(step.start, step.end))
-        raise AssertionError("the directory plan did not finish")  # every step grows the window
 
     # --- listing ---------------------------------------------------------------------------
 
@@ -220,6 +214,22 @@ class ZipArchive:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self)} entries"
         return f"<ZipArchive {self.url!r} {state}>"
+
+
+def _cache_policy(
+    source: Source, source_options: SourceOptions, reader_options: ReaderOptions
+) -> CachePolicy:
+    """The directory cache for this source: on disk for remote objects unless disabled."""
+    where = reader_options.directory_cache
+    if where is False or not getattr(source, "remote", True):
+        return CachePolicy(None, "")
+    cache = DirectoryCache(None if where is True else Path(where))
+    key = cache_key(
+        source.url,
+        endpoint=source_options.get("endpoint_url"),
+        version_id=source_options.get("version_id"),
+    )
+    return CachePolicy(cache, key, reader_options.cache_ttl)
 
 
 def open_archive(

@@ -26,6 +26,8 @@ _SPOOL_IN_MEMORY = 64 << 20
 class MemberSource(BaseSource):
     """The content of ``entry`` in ``archive``, as a :class:`~zipseek.sources.base.Source`."""
 
+    remote = False
+
     def __init__(self, archive: ZipArchive, entry: ZipEntry) -> None:
         super().__init__(f"{archive.url}!/{entry.name}")
         self._archive = archive

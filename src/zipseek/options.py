@@ -26,7 +26,10 @@ class OpenOptions(SourceOptions, total=False):
       central directory's real size allows);
     - ``verify``: check size and CRC-32 at the end of full reads (default True);
     - ``deflate_backend``: "isal", "zlib-ng" or "zlib" (default: the fastest installed);
-    - ``password``: for encrypted members (ZipCrypto, WinZip AES), str or bytes.
+    - ``password``: for encrypted members (ZipCrypto, WinZip AES), str or bytes;
+    - ``directory_cache``: keep listings of remote archives on disk (default True: in the
+      user's cache dir; a path: there; False: never). Reopening an unchanged archive then
+      costs one conditional request (304), or none within ``cache_ttl`` seconds (default 0).
     """
 
     tail_size: int
@@ -41,16 +44,20 @@ class OpenOptions(SourceOptions, total=False):
     verify: bool
     deflate_backend: str
     password: str | bytes
+    directory_cache: bool | str
+    cache_ttl: float
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderOptions:
-    """The member-reading part of the options."""
+    """The archive-level part of the options: listing, caching, member reading."""
 
     max_entries: int | None = None
     verify: bool = True
     deflate_backend: str | None = None
     password: str | bytes | None = None
+    directory_cache: bool | str = True
+    cache_ttl: float = 0.0
 
 
 _ENGINE_KEYS = frozenset(
@@ -65,7 +72,9 @@ _ENGINE_KEYS = frozenset(
         "max_ahead",
     }
 )
-_READER_KEYS = frozenset({"max_entries", "verify", "deflate_backend", "password"})
+_READER_KEYS = frozenset(
+    {"max_entries", "verify", "deflate_backend", "password", "directory_cache", "cache_ttl"}
+)
 
 
 def split_options(options: OpenOptions) -> tuple[SourceOptions, EngineConfig, ReaderOptions]:

@@ -59,6 +59,21 @@ class RecordingSource:
         self.add_bytes(len(tail.data))
         return tail
 
+    @property
+    def remote(self) -> bool:
+        return bool(getattr(self.inner, "remote", True))
+
+    def revalidate(self, version: ObjectVersion, length: int) -> TailRead | None:
+        tail = self.inner.revalidate(version, length)
+        with self._lock:
+            self.calls.append(Call("revalidate", -1, -1))
+        if tail is not None:
+            self.add_bytes(len(tail.data))
+        return tail
+
+    def assume(self, version: ObjectVersion) -> None:
+        self.inner.assume(version)
+
     def read_range(self, *, start: int, end: int) -> bytes:
         with self._lock:
             self.calls.append(Call("range", start, end))

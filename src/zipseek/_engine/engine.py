@@ -7,13 +7,15 @@ returns fewer bytes than asked without raising.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NoReturn
 
 from zipseek._engine.cache import BlockCache
 from zipseek._engine.prefetch import PrefetchConfig, Prefetcher
 from zipseek._engine.stats import Stats
-from zipseek.errors import SourceError
+from zipseek.errors import SourceChangedError, SourceError
 from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead
 
 __all__ = ["Engine", "EngineConfig", "SequentialReader"]
@@ -84,6 +86,13 @@ class Engine:
         self.stats = Stats()
         self.cache = BlockCache(self.config.block_size, self.config.cache_size)
         self._lock = threading.Lock()
+        #: Called when a request finds the object changed (the archive drops cached listings).
+        self.on_changed: Callable[[], None] | None = None
+
+    def _changed(self, exc: SourceChangedError) -> NoReturn:
+        if self.on_changed is not None:
+            self.on_changed()
+        raise exc
 
     @property
     def url(self) -> str:
@@ -111,6 +120,19 @@ class Engine:
         self.cache.put(tail.start, tail.data)
         return tail
 
+    def revalidate(self, version: ObjectVersion, length: int | None = None) -> TailRead | None:
+        """One conditional suffix GET: None when the object still is ``version``."""
+        self.stats.add_request()
+        tail = self.source.revalidate(version, length or self.config.tail_size)
+        if tail is not None:
+            self.stats.add_bytes(len(tail.data))
+            self.cache.put(tail.start, tail.data)
+        return tail
+
+    def assume(self, version: ObjectVersion) -> None:
+        """Pin ``version`` with no request (a trusted cached listing)."""
+        self.source.assume(version)
+
     def fetch(self, start: int, end: int) -> bytes:
         """Exactly ``[start, end)``, uncached; split into parallel GETs when large."""
         if end <= start:
@@ -125,7 +147,10 @@ class Engine:
 
     def _fetch_one(self, start: int, end: int) -> bytes:
         self.stats.add_request()
-        data = self.source.read_range(start=start, end=end)
+        try:
+            data = self.source.read_range(start=start, end=end)
+        except SourceChangedError as exc:
+            self._changed(exc)
         self.stats.add_bytes(len(data))
         return data
 
@@ -187,7 +212,11 @@ class Engine:
     def open_stream(self, start: int, end: int) -> RangeStream:
         """One GET over ``[start, end)``, streamed and counted."""
         self.stats.add_request()
-        return _CountedStream(self.source.open_range(start=start, end=end), self.stats)
+        try:
+            stream = self.source.open_range(start=start, end=end)
+        except SourceChangedError as exc:
+            self._changed(exc)
+        return _CountedStream(stream, self.stats)
 
     def sequential(
         self, start: int, end: int, *, initial_ahead: int | None = None

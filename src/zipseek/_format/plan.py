@@ -129,6 +129,12 @@ class DirectoryPlan:
         self._window = data[: self._window_start - start] + self._window
         self._window_start = start
 
+    def held(self, start: int) -> bytes | None:
+        """The bytes ``[start, size)`` if the plan holds them all."""
+        if start < self._window_start:
+            return None
+        return self._window[start - self._window_start :]
+
     def _has(self, start: int) -> bool:
         return start >= self._window_start
 

@@ -67,6 +67,14 @@ class Source(Protocol):
         """The last ``length`` bytes (all of them if the object is smaller), and the version."""
         ...
 
+    def revalidate(self, version: ObjectVersion, length: int) -> TailRead | None:
+        """None if the object still is ``version`` (then pinned to it), else its new tail."""
+        ...
+
+    def assume(self, version: ObjectVersion) -> None:
+        """Pin ``version`` without contacting the object (later reads check it)."""
+        ...
+
     def read_range(self, *, start: int, end: int) -> bytes:
         """Exactly the bytes ``[start, end)``; fewer is an error."""
         ...
@@ -82,6 +90,9 @@ class Source(Protocol):
 
 class BaseSource(ABC):
     """Shared behaviour: version pinning checks and exact-length reads over ``open_range``."""
+
+    #: Whether listings of this source are worth caching on disk (not for local files).
+    remote = True
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -133,6 +144,16 @@ class BaseSource(ABC):
     @abstractmethod
     def open_range(self, *, start: int, end: int) -> RangeStream:
         """A stream over ``[start, end)``."""
+
+    def revalidate(self, version: ObjectVersion, length: int) -> TailRead | None:
+        """Without a conditional request: read the tail and compare versions."""
+        tail = self.read_tail(length)
+        same = tail.version.size == version.size and tail.version.etag == version.etag
+        return None if same else tail
+
+    def assume(self, version: ObjectVersion) -> None:
+        """Pin ``version`` without contacting the object."""
+        self._pin(version)
 
     def read_range(self, *, start: int, end: int) -> bytes:
         """Exactly ``[start, end)``, read through :meth:`open_range`."""

@@ -106,7 +106,12 @@ class HTTPSource(BaseSource):
     def _request(self, method: str, headers: dict[str, str], rng: tuple[int, int] | None) -> Any:
         all_headers = {**self._headers, **headers}
         pinned = self._version
-        if pinned is not None and pinned.etag and not pinned.etag.startswith("W/"):
+        if (
+            pinned is not None
+            and pinned.etag
+            and not pinned.etag.startswith("W/")
+            and "If-None-Match" not in all_headers
+        ):
             all_headers["If-Match"] = pinned.etag
         with self._mapped(rng):
             response = self._pool.request(
@@ -117,7 +122,7 @@ class HTTPSource(BaseSource):
                 redirect=True,
             )
         status = response.status
-        if status in (200, 206) or (status == 416 and method == "GET"):
+        if status in (200, 206, 304) or (status == 416 and method == "GET"):
             return response
         response.drain_conn()
         response.release_conn()
@@ -137,10 +142,31 @@ class HTTPSource(BaseSource):
             )
         return self._version_from(response, int(length))
 
+    def revalidate(self, version: ObjectVersion, length: int) -> TailRead | None:
+        """One conditional suffix GET: 304 (None) when unchanged, else the new tail."""
+        if not version.etag:
+            return super().revalidate(version, length)
+        return self._tail(length, if_none_match=version.etag, cached=version)
+
     def read_tail(self, length: int) -> TailRead:
         """One GET with a suffix range; HEAD plus an explicit range if the server refuses it."""
+        tail = self._tail(length)
+        assert tail is not None
+        return tail
+
+    def _tail(
+        self, length: int, *, if_none_match: str | None = None, cached: ObjectVersion | None = None
+    ) -> TailRead | None:
         length = max(1, length)
-        response = self._request("GET", {"Range": f"bytes=-{length}"}, None)
+        headers = {"Range": f"bytes=-{length}"}
+        if if_none_match is not None:
+            headers["If-None-Match"] = if_none_match
+        response = self._request("GET", headers, None)
+        if response.status == 304:
+            response.release_conn()
+            assert cached is not None
+            self._pin(cached)
+            return None
         if response.status == 206:
             m = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
             if m is not None and m.group(3) != "*":

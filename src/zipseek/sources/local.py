@@ -42,6 +42,8 @@ class _FileRange:
 class LocalSource(BaseSource):
     """A local file. The version is its size and modification time, checked at open."""
 
+    remote = False
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         super().__init__(str(self.path))

@@ -13,6 +13,8 @@ __all__ = ["MemorySource"]
 class MemorySource(BaseSource):
     """Serve ranges of a bytes object, as a server would (with an ETag of its MD5)."""
 
+    remote = False
+
     def __init__(self, data: bytes, *, url: str = "memory://archive.zip") -> None:
         super().__init__(url)
         self._data = bytes(data)

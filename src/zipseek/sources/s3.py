@@ -182,12 +182,16 @@ class S3Source(BaseSource):
                 raise
             raise SourceError(f"S3 connection failed: {exc}", url=self._url, range=rng) from exc
 
-    def _get(self, range_header: str, rng: tuple[int, int] | None) -> dict[str, Any]:
+    def _get(
+        self, range_header: str, rng: tuple[int, int] | None, *, if_none_match: str | None = None
+    ) -> dict[str, Any]:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key, "Range": range_header}
         args.update(self._extra)
         pinned = self._version
         if self._version_id is not None:
             args["VersionId"] = self._version_id
+        elif if_none_match is not None:
+            args["IfNoneMatch"] = if_none_match
         elif pinned is not None and pinned.etag is not None:
             args["IfMatch"] = pinned.etag
         with self._mapped(rng):
@@ -217,6 +221,28 @@ class S3Source(BaseSource):
         except _RangeNotSatisfiableError:
             # S3 answers 416 to any range on an empty object.
             return TailRead(b"", 0, self._pin(ObjectVersion(size=0)))
+        return self._tail_from(response)
+
+    def revalidate(self, version: ObjectVersion, length: int) -> TailRead | None:
+        """One conditional suffix GET: 304 (None) when unchanged, else the new tail.
+
+        With a pinned ``version_id`` the object cannot have changed: no request at all.
+        """
+        if self._version_id is not None and version.version_id == self._version_id:
+            self._pin(version)
+            return None
+        if version.etag is None:
+            return super().revalidate(version, length)
+        try:
+            response = self._get(f"bytes=-{max(1, length)}", None, if_none_match=version.etag)
+        except _NotModifiedError:
+            self._pin(version)
+            return None
+        except _RangeNotSatisfiableError:
+            return TailRead(b"", 0, self._pin(ObjectVersion(size=0)))
+        return self._tail_from(response)
+
+    def _tail_from(self, response: dict[str, Any]) -> TailRead:
         version = self._pin(self._version_of(response, None))
         body = response["Body"]
         try:
@@ -264,6 +290,8 @@ def _map_client_error(
         status == 403
     ):
         return SourcePermissionError(f"S3: {code}: {message}", url=url, range=rng)
+    if code in ("304", "NotModified") or status == 304:
+        return _NotModifiedError(f"S3: {code or status}: not modified", url=url, range=rng)
     if code == "InvalidRange" or status == 416:
         return _RangeNotSatisfiableError(f"S3: {code}: {message}", url=url, range=rng)
     if code == "PreconditionFailed" or status == 412:
@@ -278,3 +306,7 @@ def _map_client_error(
 
 class _RangeNotSatisfiableError(SourceError):
     """416: the range lies outside the object (for a suffix range: the object is empty)."""
+
+
+class _NotModifiedError(SourceError):
+    """304: the conditional GET found the object unchanged."""
