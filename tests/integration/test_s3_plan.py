@@ -159,6 +159,8 @@ def test_zipfile_over_remotefile_lists_in_one_request_and_reads_within_bounds(
                 total += len(chunk)
         assert total == info.file_size
         block = 256 << 10
+        # sequential reads stream ahead with large GETs, not one request per block
+        assert s3_proxy.count() < info.compress_size / block / 4
         end = info.header_offset + 30 + len(info.filename) + 20 + info.compress_size
         for start, stop in _ranges(s3_proxy, big_archive.size):
             assert start >= info.header_offset
@@ -306,3 +308,21 @@ def test_local_and_file_url_sources(tmp_path: Path) -> None:
             assert archive.read("l.txt") == b"local"
     with pytest.raises(errors.SourceNotFoundError):
         zipseek.open_archive(tmp_path / "missing.zip")
+
+
+def test_remotefile_streams_a_plain_object_with_read_ahead(
+    s3_server: LocalS3Server, s3_proxy: CountingProxy
+) -> None:
+    payload = random_bytes(random.Random(12), 40 << 20)
+    direct = s3_server.client()
+    direct.put_object(Bucket="test", Key="plan/plain.bin", Body=payload)
+    direct.close()
+    client = _client(s3_server, s3_proxy)
+    with zipseek.RemoteFile("s3://test/plan/plain.bin", s3_client=client) as f:
+        out = bytearray(f.read(100))
+        while chunk := f.read(1 << 20):
+            out += chunk
+        assert bytes(out) == payload
+    assert s3_proxy.count() <= 12  # the tail, a few blocks, then 8 MiB GETs
+    assert s3_proxy.bytes_sent() <= len(payload) + (2 << 20)
+    client.close()

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "_decode",
         "_listing",
     },
-    "compat": {"_engine", "sources", "options"},
+    "compat": {"_engine", "_format", "sources", "options"},
     "nested": {"_format", "archive", "sources"},
     "paths": {"_format", "archive", "compat", "nested", "options", "sources"},
     "fsspec": {"archive", "options"},
