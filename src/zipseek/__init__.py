@@ -7,6 +7,7 @@ local files or any fsspec filesystem.
 
 from zipseek import errors as errors
 from zipseek._engine.engine import EngineConfig as EngineConfig
+from zipseek._engine.retry import RetryPolicy as RetryPolicy
 from zipseek._engine.stats import Stats as Stats
 from zipseek._format.entry import ZipEntry as ZipEntry
 from zipseek.archive import ZipArchive as ZipArchive
@@ -34,6 +35,7 @@ __all__ = [
     "OpenOptions",
     "PathInfo",
     "RemoteFile",
+    "RetryPolicy",
     "Source",
     "Stats",
     "ZipArchive",

@@ -188,7 +188,14 @@ class UnsafePathError(ZipseekError, ValueError):
 
 
 class SourceError(ZipseekError, OSError):
-    """Fetching bytes failed. ``url`` is redacted of credentials, ``range`` is ``(start, end)``."""
+    """Fetching bytes failed. ``url`` is redacted of credentials, ``range`` is ``(start, end)``.
+
+    ``retryable`` is True for transient failures (5xx, 429, SlowDown, resets, short bodies,
+    timeouts) that zipseek's retry policy tries again.
+    """
+
+    #: Whether a failure of this class is transient by default.
+    default_retryable = False
 
     def __init__(
         self,
@@ -196,9 +203,11 @@ class SourceError(ZipseekError, OSError):
         *,
         url: str | None = None,
         range: tuple[int, int] | None = None,
+        retryable: bool | None = None,
     ):
         self.url = redact_url(url) if url is not None else None
         self.range = range
+        self.retryable = self.default_retryable if retryable is None else retryable
         text = message
         if self.url is not None:
             text += f" [{self.url}"
@@ -221,6 +230,7 @@ def _rebuild_source_error(
     Exception.__init__(err, text)
     err.url = url
     err.range = rng
+    err.retryable = cls.default_retryable
     return err
 
 
@@ -242,6 +252,8 @@ class RangeNotSupportedError(SourceError):
 
 class SourceTimeoutError(SourceError, TimeoutError):
     """A request did not complete within its deadline."""
+
+    default_retryable = True
 
 
 class RetriesExhaustedError(SourceError):

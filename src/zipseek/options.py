@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from zipseek._engine.engine import EngineConfig
+from zipseek._engine.retry import RetryPolicy
 from zipseek.sources.resolve import SourceOptions, source_option_names
 
 __all__ = ["OpenOptions", "ReaderOptions", "split_options"]
@@ -22,6 +23,8 @@ class OpenOptions(SourceOptions, total=False):
     - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;
     - ``chunk_size``, ``concurrency``, ``max_ahead``: sequential streaming (8 MiB GETs, 8 in
       flight, at most 64 MiB fetched ahead of the reader);
+    - ``retries``: a :class:`zipseek.RetryPolicy` (default: 6 attempts, backoff from 0.1 s
+      capped at 5 s with jitter, 300 s per GET); broken bodies resume from the last good byte;
     - ``max_entries``: refuse archives with more entries (default: no cap beyond what the
       central directory's real size allows);
     - ``verify``: check size and CRC-32 at the end of full reads (default True);
@@ -40,6 +43,7 @@ class OpenOptions(SourceOptions, total=False):
     chunk_size: int
     concurrency: int
     max_ahead: int
+    retries: RetryPolicy
     max_entries: int
     verify: bool
     deflate_backend: str
@@ -70,6 +74,7 @@ _ENGINE_KEYS = frozenset(
         "chunk_size",
         "concurrency",
         "max_ahead",
+        "retries",
     }
 )
 _READER_KEYS = frozenset(

@@ -77,7 +77,7 @@ def test_large_central_directory_costs_two_requests() -> None:
         assert archive.read("d/12345.txt") == b"12345"
     assert archive.stats.requests <= 3
     assert rec.calls[0].kind == "tail"
-    assert rec.calls[1].kind == "range"
+    assert rec.calls[1].kind == "stream"
 
 
 def test_random_reads_in_stored_member_fetch_at_most_a_block_each() -> None:

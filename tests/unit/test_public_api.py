@@ -13,6 +13,7 @@ EXPECTED = [
     "OpenOptions",
     "PathInfo",
     "RemoteFile",
+    "RetryPolicy",
     "Source",
     "Stats",
     "ZipArchive",

@@ -9,16 +9,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import NoReturn
+from dataclasses import dataclass, field
+from typing import NoReturn, TypeVar
 
 from zipseek._engine.cache import BlockCache
 from zipseek._engine.prefetch import PrefetchConfig, Prefetcher
+from zipseek._engine.retry import ResumableStream, RetryPolicy, call_with_retries
 from zipseek._engine.stats import Stats
 from zipseek.errors import SourceChangedError, SourceError
-from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead
+from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead, read_exactly
 
 __all__ = ["Engine", "EngineConfig", "SequentialReader"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class EngineConfig:
       split into parallel GETs.
     - ``chunk_size`` / ``concurrency`` / ``max_ahead``: sequential streaming: bytes per GET,
       GETs in flight, and the cap on bytes fetched ahead of the reader (its memory).
+    - ``retries``: the :class:`RetryPolicy` for transient failures; broken bodies resume.
     """
 
     tail_size: int = 1 << 20
@@ -44,6 +48,7 @@ class EngineConfig:
     chunk_size: int = 8 << 20
     concurrency: int = 8
     max_ahead: int = 64 << 20
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
         for name in (
@@ -112,18 +117,30 @@ class Engine:
         """Object size in bytes."""
         return self.version.size
 
+    def _counted(self, request: Callable[[], T]) -> T:
+        """One request (counted), retried by the policy."""
+
+        def attempt() -> T:
+            self.stats.add_request()
+            try:
+                return request()
+            except SourceChangedError as exc:
+                self._changed(exc)
+
+        return call_with_retries(self.config.retries, attempt)
+
     def read_tail(self, length: int | None = None) -> TailRead:
         """The first contact: one suffix GET. Its bytes seed the cache."""
-        self.stats.add_request()
-        tail = self.source.read_tail(length or self.config.tail_size)
+        size = length or self.config.tail_size
+        tail = self._counted(lambda: self.source.read_tail(size))
         self.stats.add_bytes(len(tail.data))
         self.cache.put(tail.start, tail.data)
         return tail
 
     def revalidate(self, version: ObjectVersion, length: int | None = None) -> TailRead | None:
         """One conditional suffix GET: None when the object still is ``version``."""
-        self.stats.add_request()
-        tail = self.source.revalidate(version, length or self.config.tail_size)
+        size = length or self.config.tail_size
+        tail = self._counted(lambda: self.source.revalidate(version, size))
         if tail is not None:
             self.stats.add_bytes(len(tail.data))
             self.cache.put(tail.start, tail.data)
@@ -146,13 +163,11 @@ class Engine:
             return b"".join(pool.map(lambda r: self._fetch_one(*r), ranges))
 
     def _fetch_one(self, start: int, end: int) -> bytes:
-        self.stats.add_request()
+        stream = self.open_stream(start, end)
         try:
-            data = self.source.read_range(start=start, end=end)
-        except SourceChangedError as exc:
-            self._changed(exc)
-        self.stats.add_bytes(len(data))
-        return data
+            return read_exactly(stream, end - start, url=self.url, start=start)
+        finally:
+            stream.close()
 
     def read(self, start: int, end: int, *, lo: int = 0, hi: int | None = None) -> bytes:
         """``[start, end)`` through the block cache.
@@ -209,14 +224,17 @@ class Engine:
             pos = piece_end
         return bytes(out)
 
-    def open_stream(self, start: int, end: int) -> RangeStream:
-        """One GET over ``[start, end)``, streamed and counted."""
+    def _open_counted(self, start: int, end: int) -> RangeStream:
         self.stats.add_request()
         try:
             stream = self.source.open_range(start=start, end=end)
         except SourceChangedError as exc:
             self._changed(exc)
         return _CountedStream(stream, self.stats)
+
+    def open_stream(self, start: int, end: int) -> RangeStream:
+        """A GET over ``[start, end)``, streamed, counted, and resumed after transient failures."""
+        return ResumableStream(self._open_counted, start, end, self.config.retries)
 
     def sequential(
         self, start: int, end: int, *, initial_ahead: int | None = None

@@ -96,12 +96,17 @@ class HTTPSource(BaseSource):
             ) from exc
         except HTTPError as exc:
             raise SourceError(
-                f"HTTP request failed: {type(exc).__name__}", url=self._url, range=rng
+                f"HTTP request failed: {type(exc).__name__}: {exc}",
+                url=self._url,
+                range=rng,
+                retryable=True,
             ) from exc
         except OSError as exc:
             if isinstance(exc, SourceError):
                 raise
-            raise SourceError(f"HTTP connection failed: {exc}", url=self._url, range=rng) from exc
+            raise SourceError(
+                f"HTTP connection failed: {exc}", url=self._url, range=rng, retryable=True
+            ) from exc
 
     def _request(self, method: str, headers: dict[str, str], rng: tuple[int, int] | None) -> Any:
         all_headers = {**self._headers, **headers}
@@ -249,4 +254,6 @@ def _status_error(status: int, url: str, rng: tuple[int, int] | None) -> SourceE
             url=url,
             range=rng,
         )
-    return SourceError(f"HTTP {status}", url=url, range=rng)
+    return SourceError(
+        f"HTTP {status}", url=url, range=rng, retryable=status >= 500 or status == 429
+    )

@@ -82,7 +82,8 @@ def _make_client(config: S3Config) -> S3Client:
         max_pool_connections=config.max_pool_connections,
         connect_timeout=config.connect_timeout,
         read_timeout=config.read_timeout,
-        retries={"mode": "standard", "max_attempts": 3},
+        # zipseek's own policy retries (and resumes broken bodies); botocore's would multiply it
+        retries={"mode": "standard", "total_max_attempts": 1},
         signature_version=botocore.UNSIGNED if config.anonymous else None,
         s3={"addressing_style": "path"} if config.endpoint_url else None,
     )
@@ -152,9 +153,15 @@ class S3Source(BaseSource):
             BotoCoreError,
             ClientError,
             ConnectTimeoutError,
+            IncompleteReadError,
             NoCredentialsError,
             ReadTimeoutError,
+            ResponseStreamingError,
         )
+        from botocore.exceptions import (
+            ConnectionError as BotoConnectionError,
+        )
+        from urllib3.exceptions import HTTPError as Urllib3Error
 
         try:
             yield
@@ -175,12 +182,25 @@ class S3Source(BaseSource):
             raise SourceTimeoutError(
                 f"S3 request timed out: {exc}", url=self._url, range=rng
             ) from exc
+        except (BotoConnectionError, IncompleteReadError, ResponseStreamingError) as exc:
+            raise SourceError(
+                f"S3 connection failed: {exc}", url=self._url, range=rng, retryable=True
+            ) from exc
         except BotoCoreError as exc:
             raise SourceError(f"S3 request failed: {exc}", url=self._url, range=rng) from exc
+        except Urllib3Error as exc:
+            raise SourceError(
+                f"S3 connection failed: {type(exc).__name__}: {exc}",
+                url=self._url,
+                range=rng,
+                retryable=True,
+            ) from exc
         except OSError as exc:
             if isinstance(exc, SourceError):
                 raise
-            raise SourceError(f"S3 connection failed: {exc}", url=self._url, range=rng) from exc
+            raise SourceError(
+                f"S3 connection failed: {exc}", url=self._url, range=rng, retryable=True
+            ) from exc
 
     def _get(
         self, range_header: str, rng: tuple[int, int] | None, *, if_none_match: str | None = None
@@ -301,7 +321,22 @@ def _map_client_error(
             url=url,
             range=rng,
         )
-    return SourceError(f"S3: {code or status}: {message}", url=url, range=rng)
+    transient = status >= 500 or status == 429 or code in _TRANSIENT_CODES
+    return SourceError(f"S3: {code or status}: {message}", url=url, range=rng, retryable=transient)
+
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "RequestLimitExceeded",
+    }
+)
 
 
 class _RangeNotSatisfiableError(SourceError):
