@@ -149,15 +149,15 @@ class ResumableStream:
                 self._fail(exc)
                 continue
             self._pos += len(data)
-            if time.monotonic() - self._opened_at > self._policy.request_timeout:
-                if self._pos < self._end:
-                    # Too slow: keep what arrived, resume the rest on a fresh connection.
-                    self._fail(
-                        SourceTimeoutError(
-                            f"the GET passed its {self._policy.request_timeout:g} s deadline",
-                            range=(self._pos, self._end),
-                        )
+            too_slow = time.monotonic() - self._opened_at > self._policy.request_timeout
+            if too_slow and self._pos < self._end:
+                # Keep what arrived, resume the rest on a fresh connection.
+                self._fail(
+                    SourceTimeoutError(
+                        f"the GET passed its {self._policy.request_timeout:g} s deadline",
+                        range=(self._pos, self._end),
                     )
+                )
             return data
         return b""
 
