@@ -58,6 +58,7 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
         else:
             tail = engine.revalidate(cached.version)
         if tail is None:
+            engine.cache.put(cached.start, cached.data)
             try:
                 directory, _ = _run_plan(
                     engine, cached.version.size, cached.start, cached.data, max_entries
@@ -74,7 +75,9 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
         tail = engine.read_tail()
     directory, plan = _run_plan(engine, tail.version.size, tail.start, tail.data, max_entries)
     if cache is not None:
-        start = min(directory.cd_start, directory.size)
+        # Keep the whole window the listing held (the tail at least): members inside it then
+        # cost no request on a cached reopen either.
+        start = plan.window_start
         data = plan.held(start)
         if data is not None:
             cache.put(policy.key, CachedDirectory(tail.version, start, data, time.time()))

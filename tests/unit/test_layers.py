@@ -34,6 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "nested": {"_format", "archive", "sources"},
     "paths": {"_format", "archive", "compat", "nested", "options", "sources"},
     "fsspec": {"archive", "options"},
+    "extract": {"_format", "archive"},
+    "cli": {"extract"},
+    "__main__": {"cli"},
 }
 
 

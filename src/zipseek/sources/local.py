@@ -50,17 +50,15 @@ class LocalSource(BaseSource):
         try:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except FileNotFoundError as exc:
-            raise SourceNotFoundError(f"no such file: {self.path}", url=str(self.path)) from exc
+            raise SourceNotFoundError("no such file", url=str(self.path)) from exc
         except PermissionError as exc:
-            raise SourcePermissionError(
-                f"permission denied: {self.path}", url=str(self.path)
-            ) from exc
+            raise SourcePermissionError("permission denied", url=str(self.path)) from exc
         except OSError as exc:
-            raise SourceError(f"cannot open {self.path}: {exc}", url=str(self.path)) from exc
+            raise SourceError(f"cannot open: {exc}", url=str(self.path)) from exc
         st = os.fstat(self._fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(self._fd)
-            raise SourceError(f"not a regular file: {self.path}", url=str(self.path))
+            raise SourceError("not a regular file", url=str(self.path))
         self._pin(ObjectVersion(size=st.st_size, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}"))
 
     def read_tail(self, length: int) -> TailRead:

