@@ -80,9 +80,12 @@ class HTTPSource(BaseSource):
         *,
         headers: Mapping[str, str] | None = None,
         pool: urllib3.PoolManager | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
     ) -> None:
         super().__init__(redact_url(url))
         self._real_url = url
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._headers = dict(headers or {})
         self._pool = pool if pool is not None else shared_pool()
 
@@ -125,6 +128,7 @@ class HTTPSource(BaseSource):
                 headers=all_headers,
                 preload_content=False,
                 redirect=True,
+                timeout=self._timeout,
             )
         status = response.status
         if status in (200, 206, 304) or (status == 416 and method == "GET"):
@@ -219,12 +223,14 @@ class HTTPSource(BaseSource):
                 "the server says the range is not satisfiable", url=self._url, range=rng
             )
         if response.status == 200:
+            response.close()  # do not download the whole object
             response.release_conn()
             raise RangeNotSupportedError(
                 "the server ignored the Range header and sent the whole object (200); "
                 "zipseek needs range requests",
                 url=self._url,
                 range=rng,
+                retryable=True,
             )
         m = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if m is None or int(m.group(1)) != start or int(m.group(2)) != end - 1:

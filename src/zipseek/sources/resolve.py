@@ -24,7 +24,8 @@ class SourceOptions(TypedDict, total=False):
     (``--no-sign-request``), ``requester_pays``, ``version_id``; explicit credentials
     (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) override the AWS
     configuration; ``s3_client`` passes a ready botocore client. ``headers`` go with every
-    HTTP request. ``storage_options`` go to fsspec.
+    HTTP request. ``storage_options`` go to fsspec. ``connect_timeout`` and ``read_timeout``
+    (seconds, default 10 and 60) bound each connection attempt and each wait for data.
     """
 
     endpoint_url: str
@@ -39,6 +40,8 @@ class SourceOptions(TypedDict, total=False):
     s3_client: Any
     headers: Mapping[str, str]
     storage_options: dict[str, Any]
+    connect_timeout: float
+    read_timeout: float
 
 
 def source_option_names() -> frozenset[str]:
@@ -74,6 +77,8 @@ def open_source(
             aws_access_key_id=options.get("aws_access_key_id"),
             aws_secret_access_key=options.get("aws_secret_access_key"),
             aws_session_token=options.get("aws_session_token"),
+            connect_timeout=options.get("connect_timeout", 10.0),
+            read_timeout=options.get("read_timeout", 60.0),
         )
         return S3Source(
             text,
@@ -85,7 +90,12 @@ def open_source(
     if scheme in ("http", "https"):
         from zipseek.sources.http import HTTPSource
 
-        return HTTPSource(text, headers=options.get("headers"))
+        return HTTPSource(
+            text,
+            headers=options.get("headers"),
+            connect_timeout=options.get("connect_timeout", 10.0),
+            read_timeout=options.get("read_timeout", 60.0),
+        )
     if scheme == "file":
         from zipseek.sources.local import LocalSource
 

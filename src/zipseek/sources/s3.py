@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zipseek.errors import (
+    RangeNotSupportedError,
     SourceChangedError,
     SourceError,
     SourceNotFoundError,
@@ -311,10 +312,12 @@ class S3Source(BaseSource):
             exact = m is not None and int(m.group(1)) == start and int(m.group(2)) == end - 1
             whole = not content_range and start == 0 and end == self._pinned_size()
             if not (exact or whole):
-                raise SourceError(
+                # A proxy or store that ignored the Range: the body is not what was asked for.
+                raise RangeNotSupportedError(
                     f"S3 answered range {start}-{end - 1} with {content_range or 'no range'}",
                     url=self._url,
                     range=rng,
+                    retryable=True,
                 )
         except BaseException:
             response["Body"].close()
