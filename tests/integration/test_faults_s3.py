@@ -144,9 +144,15 @@ def test_object_replaced_between_requests_is_never_mixed(
         retries=POLICY,
     ) as archive:
         proxy.reset()
-        with pytest.raises(errors.SourceChangedError), archive.open(MEMBER) as f:
-            while chunk := f.read(MiB):
-                received += len(chunk)
+
+        def read_all() -> None:
+            nonlocal received
+            with archive.open(MEMBER) as f:
+                while chunk := f.read(MiB):
+                    received += len(chunk)
+
+        with pytest.raises(errors.SourceChangedError):
+            read_all()
     assert received < 64 * MiB  # stopped, no bytes of the new version were delivered
     assert any(r.status == 412 for r in proxy.records)
     client.close()
