@@ -75,6 +75,8 @@ class Directory:
     size: int
     header_offsets: tuple[int, ...]
     """Sorted distinct local header offsets that lie before the central directory."""
+    raw_names: frozenset[bytes]
+    """Every entry's raw name (to tell a local header that belongs to another entry)."""
 
     def data_limit(self, entry: ZipEntry) -> int:
         """The first byte that ``entry``'s local header and data must not reach.
@@ -364,6 +366,7 @@ class DirectoryPlan:
             header_offsets=tuple(
                 sorted({e.header_offset for e in entries if e.header_offset < cd_start})
             ),
+            raw_names=frozenset(e.raw_name for e in entries),
         )
         return self._result
 
@@ -446,6 +449,22 @@ def member_layout(entry: ZipEntry, directory: Directory, head: bytes) -> MemberL
         return needed
     name = head[LocalFileHeader.SIZE : LocalFileHeader.SIZE + header.name_length]
     extra = head[LocalFileHeader.SIZE + header.name_length : needed]
+    if name != entry.raw_name and name in directory.raw_names:
+        # The local header is another entry's: two directory entries point at one header (a
+        # full overlap). A local name that merely differs is common (stale Unicode path
+        # fields, renaming tools), and is not an error on its own.
+        raise LocalHeaderError(
+            f"member {entry.name!r}: its local header is the one of member {name!r} (two "
+            "directory entries share one header: overlapping entries)",
+            offset=at,
+            record="local header",
+        )
+    if entry.is_dir() and entry.file_size:
+        raise CentralDirectoryError(
+            f"directory entry {entry.name!r} claims {entry.file_size} bytes of content",
+            offset=at,
+            record="central directory header",
+        )
     data_start = at + needed
     data_end = data_start + entry.compress_size
     limit = directory.data_limit(entry)
