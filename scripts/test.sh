@@ -11,8 +11,8 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,all]"
 echo "== ruff"
-.venv/bin/ruff check src tests benchmarks scripts
-.venv/bin/ruff format --check src tests benchmarks scripts
+.venv/bin/ruff check src tests benchmarks scripts fuzz
+.venv/bin/ruff format --check src tests benchmarks scripts fuzz
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"

@@ -54,7 +54,7 @@ class DecodedStream:
         self._pull = pull
         self._drain_at_end = decrypt is not None
         self._decoder: Decoder = make_decoder(
-            method, pull, name=name, deflate_backend=deflate_backend
+            method, pull, name=name, deflate_backend=deflate_backend, size=size
         )
         self._done = False
         self._ahead: ReadAhead | None = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,23 @@ def test_decode_thread_stops_on_early_close() -> None:
         assert f.threads_alive == 0
     leftover = [t for t in threading.enumerate() if t.ident not in before]
     assert not [t.name for t in leftover if t.name.startswith("zipseek")]
+
+
+def test_lzma_header_declaring_a_4gib_dictionary_does_not_allocate_it(tmp_path: Path) -> None:
+    """Found by the fuzzer: liblzma allocated the declared dictionary (MemoryError)."""
+    from tests.helpers.rawzip import COMPRESSORS
+
+    payload = b"lzma " * 2000
+    compressed = bytearray(COMPRESSORS[14](payload))
+    compressed[5:9] = (0xFFFFFFFF).to_bytes(4, "little")  # the dictionary size property
+    data = build_zip([RawMember("m", payload, 14, compressed=bytes(compressed))])
+    path = tmp_path / "dict.zip"
+    path.write_bytes(data)
+    code = (
+        "import resource, sys, zipseek;"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30));"
+        f"a = zipseek.open_archive({str(path)!r});"
+        "sys.exit(0 if a.read('m') == b'lzma ' * 2000 else 3)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -12,13 +12,23 @@ from zipseek.errors import DecompressionError
 __all__ = ["LzmaDecoder", "XzDecoder"]
 
 
+#: Memory cap for an xz stream's decoder (its header declares what it needs).
+XZ_MEMLIMIT = 512 << 20
+
+
 class LzmaDecoder(StdlibStreamDecoder):
-    """LZMA1 with ZIP's 4-byte header (version, properties size) and 5-byte properties."""
+    """LZMA1 with ZIP's 4-byte header (version, properties size) and 5-byte properties.
+
+    liblzma allocates the declared dictionary up front, and a hostile header may declare
+    4 GiB. A dictionary larger than the member's declared size is never used, so it is cut to
+    that size (``size``, when known): memory follows the member, not the header.
+    """
 
     label = "LZMA"
 
-    def __init__(self, pull: Pull, *, name: str | None = None) -> None:
+    def __init__(self, pull: Pull, *, name: str | None = None, size: int | None = None) -> None:
         self._lz: lzma.LZMADecompressor | None = None
+        self._size = size
         super().__init__(pull, name=name)
 
     def _error(self, why: str) -> DecompressionError:
@@ -40,6 +50,8 @@ class LzmaDecoder(StdlibStreamDecoder):
         if d >= 9 * 5 * 5:
             raise self._error("invalid lc/lp/pb byte")
         (dict_size,) = struct.unpack_from("<L", header, 5)
+        if self._size is not None:
+            dict_size = min(dict_size, max(4096, self._size))
         lzma1 = {
             "id": lzma.FILTER_LZMA1,
             "lc": d % 9,
@@ -84,7 +96,7 @@ class XzDecoder(StdlibStreamDecoder):
     label = "xz"
 
     def __init__(self, pull: Pull, *, name: str | None = None) -> None:
-        self._xz = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+        self._xz = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
         self._carry = b""
         super().__init__(pull, name=name)
 
@@ -98,7 +110,7 @@ class XzDecoder(StdlibStreamDecoder):
             ) from exc
         if self._xz.eof and self._xz.unused_data.lstrip(b"\0"):
             self._carry = self._xz.unused_data.lstrip(b"\0")  # stream padding is zeros
-            self._xz = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+            self._xz = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
         return out
 
     def _needs_input(self) -> bool:

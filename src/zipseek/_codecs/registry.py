@@ -42,12 +42,18 @@ SUPPORTED_METHODS = frozenset({0, 8, 9, 12, 14, 20, 93, 95})
 
 
 def make_decoder(
-    method: int, pull: Pull, *, name: str | None = None, deflate_backend: str | None = None
+    method: int,
+    pull: Pull,
+    *,
+    name: str | None = None,
+    deflate_backend: str | None = None,
+    size: int | None = None,
 ) -> Decoder:
     """A decoder for ``method`` pulling from ``pull``.
 
     Raises :class:`UnsupportedMethodError` naming the method, or
-    :class:`~zipseek.errors.CodecNotInstalledError` naming the extra to install.
+    :class:`~zipseek.errors.CodecNotInstalledError` naming the extra to install. ``size``
+    (the declared uncompressed size) bounds what a codec may allocate for its window.
     """
     if method == 0:
         return StoredDecoder(pull, name=name)
@@ -58,7 +64,7 @@ def make_decoder(
     if method == 12:
         return Bzip2Decoder(pull, name=name)
     if method == 14:
-        return LzmaDecoder(pull, name=name)
+        return LzmaDecoder(pull, name=name, size=size)
     if method == 95:
         return XzDecoder(pull, name=name)
     if method in (20, 93):
