@@ -34,6 +34,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from zipseek.errors import redact_url
+
 __all__ = [
     "AbortConnection",
     "CountingProxy",
@@ -290,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.untrack(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("proxy %s: " + format, self.address_string(), *args)
+        logger.debug("proxy %s: %s", self.address_string(), redact_url(format % args))
 
     def address_string(self) -> str:
         return f"{self.client_address[0]}:{self.client_address[1]}"
@@ -322,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = tuple(self.headers.items())
         request = ProxyRequest(proxy._next_index(), self.command, self.path, headers)
         entry = proxy._begin(request)
-        logger.debug("proxy %s: %s %s", self.address_string(), self.command, self.path)
+        logger.debug("proxy %s: %s %s", self.address_string(), self.command, redact_url(self.path))
         try:
             try:
                 body = _RequestBody(self.rfile, self.headers, proxy.chunk_size)
@@ -345,11 +347,15 @@ class _Handler(BaseHTTPRequestHandler):
                 response = _plain_response(502, "Bad Gateway", f"proxy error: {error!r}")
             self._send(request, response, entry)
         except AbortConnection:
-            logger.debug("proxy: dropping connection for %s %s", self.command, self.path)
+            logger.debug(
+                "proxy: dropping connection for %s %s", self.command, redact_url(self.path)
+            )
             self.close_connection = True
             self._abort()
         except _ClientGone as error:
-            logger.debug("proxy: client gone during %s %s: %s", self.command, self.path, error)
+            logger.debug(
+                "proxy: client gone during %s %s: %s", self.command, redact_url(self.path), error
+            )
             self.close_connection = True
         finally:
             responses, self._open_responses = self._open_responses, []
