@@ -13,6 +13,8 @@ from zipseek._format.entry import ZipEntry as ZipEntry
 from zipseek.archive import ZipArchive as ZipArchive
 from zipseek.archive import open_archive as open_archive
 from zipseek.compat import RemoteFile as RemoteFile
+from zipseek.extract import ExtractReport as ExtractReport
+from zipseek.extract import extract_members as extract_members
 from zipseek.member import MemberReader as MemberReader
 from zipseek.options import OpenOptions as OpenOptions
 from zipseek.paths import PathInfo as PathInfo
@@ -29,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EngineConfig",
+    "ExtractReport",
     "MemberReader",
     "MemorySource",
     "ObjectVersion",
@@ -43,6 +46,7 @@ __all__ = [
     "__version__",
     "clear_archive_cache",
     "errors",
+    "extract_members",
     "listdir",
     "open",
     "open_archive",

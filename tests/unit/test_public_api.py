@@ -7,6 +7,7 @@ import zipseek.errors
 
 EXPECTED = [
     "EngineConfig",
+    "ExtractReport",
     "MemberReader",
     "MemorySource",
     "ObjectVersion",
@@ -21,6 +22,7 @@ EXPECTED = [
     "__version__",
     "clear_archive_cache",
     "errors",
+    "extract_members",
     "listdir",
     "open",
     "open_archive",
