@@ -12,10 +12,10 @@ from zipseek.errors import DecompressionError
 __all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend"]
 
 #: A loader returns (decompressobj factory, the library's error class), or None if missing.
-_Loader = Callable[[], "tuple[Callable[[int], Any], type[Exception]] | None"]
+_Loader = Callable[[], "tuple[Callable[..., Any], type[Exception]] | None"]
 
 
-def _isal() -> tuple[Callable[[int], Any], type[Exception]] | None:
+def _isal() -> tuple[Callable[..., Any], type[Exception]] | None:
     try:
         from isal import isal_zlib
     except ImportError:  # pragma: no cover - isal is a default dependency
@@ -24,7 +24,7 @@ def _isal() -> tuple[Callable[[int], Any], type[Exception]] | None:
     return mod.decompressobj, mod.error
 
 
-def _zlib_ng() -> tuple[Callable[[int], Any], type[Exception]] | None:
+def _zlib_ng() -> tuple[Callable[..., Any], type[Exception]] | None:
     try:
         from zlib_ng import zlib_ng  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -33,7 +33,7 @@ def _zlib_ng() -> tuple[Callable[[int], Any], type[Exception]] | None:
     return mod.decompressobj, mod.error
 
 
-def _zlib() -> tuple[Callable[[int], Any], type[Exception]] | None:
+def _zlib() -> tuple[Callable[..., Any], type[Exception]] | None:
     return zlib.decompressobj, zlib.error
 
 
@@ -58,7 +58,14 @@ def best_backend() -> str:
 class DeflateDecoder(Decoder):
     """Raw deflate (no zlib header), as ZIP stores it."""
 
-    def __init__(self, pull: Pull, *, name: str | None = None, backend: str | None = None) -> None:
+    def __init__(
+        self,
+        pull: Pull,
+        *,
+        name: str | None = None,
+        backend: str | None = None,
+        zdict: bytes = b"",
+    ) -> None:
         super().__init__(pull, name=name)
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"unknown inflater back-end {backend!r}; one of {sorted(BACKENDS)}")
@@ -66,7 +73,7 @@ class DeflateDecoder(Decoder):
         if loaded is None:
             raise ValueError(f"inflater back-end {backend!r} is not installed")
         factory, self._error = loaded
-        self._obj: Any = factory(-15)
+        self._obj: Any = factory(-15, zdict=zdict) if zdict else factory(-15)
         self._pending = b""
         self._more = False  # the last call was cut at max_length: output may be pending inside
         self._input_done = False
