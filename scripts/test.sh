@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,all]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".[test,all]"
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks scripts fuzz
 .venv/bin/ruff format --check src tests benchmarks scripts fuzz

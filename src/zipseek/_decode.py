@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from zipseek._codecs.base import Decoder, Pull
 from zipseek._codecs.registry import make_decoder
+from zipseek._codecs.zran import Checkpoint, IndexingDeflateDecoder, checkpoint_decoder
 from zipseek._engine.engine import SequentialReader
 from zipseek._engine.pipeline import ReadAhead
 from zipseek.errors import SizeMismatchError
@@ -27,7 +28,10 @@ class DecodedStream:
     """Decoded content of one member from its first byte (or a later restart point).
 
     ``ends_at_size`` is for streams with no end marker of their own (LZMA without flag bit 1):
-    the declared size is where they end, so no check byte is asked past it.
+    the declared size is where they end, so no check byte is asked past it. ``checkpoint``
+    starts a deflate member at an index checkpoint (``raw`` starts at its ``raw_start`` and
+    ``produced`` is its ``out_pos``); ``index_spacing`` builds an index while decoding
+    (``indexer.index`` once the stream has ended).
     """
 
     def __init__(
@@ -42,6 +46,8 @@ class DecodedStream:
         decrypt: Callable[[Pull], Pull] | None = None,
         read_ahead: bool = False,
         ends_at_size: bool = False,
+        checkpoint: Checkpoint | None = None,
+        index_spacing: int | None = None,
     ) -> None:
         self._raw = raw
         self._ends_at_size = ends_at_size
@@ -53,9 +59,18 @@ class DecodedStream:
             pull = decrypt(pull)
         self._pull = pull
         self._drain_at_end = decrypt is not None
-        self._decoder: Decoder = make_decoder(
-            method, pull, name=name, deflate_backend=deflate_backend, size=size
-        )
+        self.indexer: IndexingDeflateDecoder | None = None
+        if checkpoint is not None:
+            self._decoder: Decoder = checkpoint_decoder(
+                pull, checkpoint, name=name, backend=deflate_backend
+            )
+        elif index_spacing is not None and method == 8:
+            self.indexer = IndexingDeflateDecoder(pull, spacing=index_spacing, name=name)
+            self._decoder = self.indexer
+        else:
+            self._decoder = make_decoder(
+                method, pull, name=name, deflate_backend=deflate_backend, size=size
+            )
         self._done = False
         self._ahead: ReadAhead | None = None
         if read_ahead:

@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from zipseek._engine.dircache import CachedDirectory, DirectoryCache
+from zipseek._engine.diskcache import CachedBlob, DiskCache
 from zipseek._engine.engine import Engine
 from zipseek._format.plan import ByteRange, Directory, DirectoryPlan
 from zipseek.errors import FormatError
@@ -28,7 +28,7 @@ _MAX_PLAN_STEPS = 8
 class CachePolicy:
     """Where listings are cached (None: nowhere), under which key, trusted for how long."""
 
-    cache: DirectoryCache | None
+    cache: DiskCache | None
     key: str
     ttl: float = 0.0
 
@@ -51,6 +51,8 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
     """The archive's directory, from the cache when it is still valid."""
     cache = policy.cache
     cached = cache.get(policy.key) if cache is not None else None
+    if cached is not None and cached.start + len(cached.data) != cached.version.size:
+        cached = None  # not a listing of this object's end
     tail: TailRead | None = None
     if cache is not None and cached is not None:
         if policy.ttl > 0 and time.time() - cached.validated_at < policy.ttl:
@@ -80,5 +82,5 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
         start = plan.window_start
         data = plan.held(start)
         if data is not None:
-            cache.put(policy.key, CachedDirectory(tail.version, start, data, time.time()))
+            cache.put(policy.key, CachedBlob(tail.version, start, data, time.time()))
     return directory

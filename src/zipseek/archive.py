@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 from typing_extensions import Unpack
 
 from zipseek._codecs.crypto import to_password
-from zipseek._engine.dircache import DirectoryCache, cache_key
+from zipseek._codecs.zran import DeflateIndex
+from zipseek._engine.diskcache import DiskCache, cache_key
 from zipseek._engine.engine import Engine
 from zipseek._engine.stats import Stats
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import (
-    LOCAL_HEADER_MARGIN,
     Directory,
-    MemberLayout,
-    member_layout,
 )
-from zipseek._format.records import LocalFileHeader
+from zipseek._indexing import (
+    DEFAULT_SPACING,
+    IndexRegistry,
+    build_index,
+    iter_parallel,
+    sozip_index,
+)
 from zipseek._listing import CachePolicy, list_archive
-from zipseek.errors import TruncatedError
-from zipseek.member import MemberReader
+from zipseek.member import MemberReader, locate_member
 from zipseek.options import OpenOptions, ReaderOptions, split_options
 from zipseek.sources.base import Source
+from zipseek.sources.memory import MemorySource
 from zipseek.sources.resolve import SourceOptions, open_source
 
 __all__ = ["ZipArchive", "open_archive"]
@@ -59,6 +63,16 @@ class ZipArchive:
         except BaseException:
             self._engine.close()
             raise
+        store = None
+        if reader_options.directory_cache is not False and not isinstance(source, MemorySource):
+            where = reader_options.directory_cache
+            store = DiskCache(None if where is True else Path(where) / "indexes", kind="indexes")
+        identity = cache_key(
+            source.url,
+            endpoint=source_options.get("endpoint_url"),
+            version_id=source_options.get("version_id"),
+        )
+        self._indexes = IndexRegistry(self._engine, store, identity)
         self._by_name: dict[str, ZipEntry] = {}
         for entry in self._directory.entries:
             self._by_name[entry.name] = entry  # the last of duplicate names wins, as in zipfile
@@ -147,6 +161,7 @@ class ZipArchive:
             verify=self._verify if verify is None else verify,
             deflate_backend=self._deflate_backend,
             password=to_password(password) if password is not None else self._password,
+            index=self.index(entry),
         )
 
     def data_span(self, member: str | ZipEntry) -> tuple[int, int]:
@@ -156,22 +171,82 @@ class ZipArchive:
         """
         self._check_open()
         entry = self.getinfo(member) if isinstance(member, str) else member
-        start = entry.header_offset
-        limit = self._directory.data_limit(entry)
-        want = LocalFileHeader.SIZE + len(entry.raw_name) + len(entry.extra) + LOCAL_HEADER_MARGIN
-        for _ in range(3):
-            head = self._engine.read(start, min(start + want, limit, self.size))
-            layout = member_layout(entry, self._directory, head)
-            if isinstance(layout, MemberLayout):
-                return layout.data_start, layout.data_end
-            if layout <= len(head):
-                break
-            want = layout
-        raise TruncatedError(
-            f"member {entry.name!r}: its local header runs past the next record",
-            offset=start,
-            record="local header",
+        layout = locate_member(self._engine, self._directory, entry)
+        return layout.data_start, layout.data_end
+
+    # --- checkpoint indexes --------------------------------------------------------------
+
+    def index(self, member: str | ZipEntry) -> DeflateIndex | None:
+        """The checkpoint index of a deflate member, if one is known (SOZip, cache, built)."""
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        if entry.compress_type != 8 or entry.is_encrypted:
+            return None
+        found = self._indexes.get(entry)
+        if found is None:
+            found = sozip_index(lambda e: self.read(e), entry, self._by_name)
+            if found is not None:
+                self._indexes.put(entry, found)
+        return found
+
+    def build_index(
+        self,
+        member: str | ZipEntry,
+        *,
+        spacing: int = DEFAULT_SPACING,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> DeflateIndex:
+        """Decode a deflate member once and keep a checkpoint every ``spacing`` output bytes.
+
+        The index is kept in memory and in the on-disk cache (keyed by the archive, the member
+        and the object's ETag), so later seeks in this member, in this process or a later one,
+        cost one GET and at most ``spacing`` bytes of decompression.
+        """
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        index = build_index(
+            self._engine, self._directory, entry, spacing=spacing, on_progress=on_progress
         )
+        self._indexes.put(entry, index)
+        return index
+
+    def iter_parallel(
+        self,
+        member: str | ZipEntry,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        workers: int | None = None,
+    ) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of a deflate member, decoded in parallel from its index.
+
+        Builds the index first if none is known. Pieces come in order, with at most
+        ``2 * workers`` in memory (default: one worker per core).
+        """
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        index = self.index(entry) or self.build_index(entry)
+        return iter_parallel(
+            self._engine,
+            self._directory,
+            entry,
+            index,
+            start=start,
+            end=end,
+            workers=workers or os.cpu_count() or 2,
+            backend=self._deflate_backend,
+        )
+
+    def read_parallel(
+        self,
+        member: str | ZipEntry,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        workers: int | None = None,
+    ) -> bytes:
+        """Bytes ``[start, end)`` of a deflate member (default: all), decoded in parallel."""
+        return b"".join(self.iter_parallel(member, start=start, end=end, workers=workers))
 
     def read_raw_range(self, start: int, end: int, *, lo: int, hi: int) -> bytes:
         """Bytes ``[start, end)`` of the object, never fetching outside ``[lo, hi)``."""
@@ -223,7 +298,7 @@ def _cache_policy(
     where = reader_options.directory_cache
     if where is False or not getattr(source, "remote", True):
         return CachePolicy(None, "")
-    cache = DirectoryCache(None if where is True else Path(where))
+    cache = DiskCache(None if where is True else Path(where))
     key = cache_key(
         source.url,
         endpoint=source_options.get("endpoint_url"),

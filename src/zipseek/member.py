@@ -13,22 +13,51 @@ import io
 
 from zipseek._codecs.crypto import crc_is_checked, decryption_pull
 from zipseek._codecs.registry import crc32
+from zipseek._codecs.zran import Checkpoint, DeflateIndex
 from zipseek._decode import READ_AHEAD_THRESHOLD, DecodedStream
 from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._format.entry import ZipEntry
-from zipseek._format.plan import Directory, MemberLayout, member_layout, member_request
+from zipseek._format.plan import (
+    LOCAL_HEADER_MARGIN,
+    Directory,
+    MemberLayout,
+    member_layout,
+    member_request,
+)
+from zipseek._format.records import LocalFileHeader
 from zipseek.errors import (
     CRCMismatchError,
     SizeMismatchError,
     TruncatedError,
 )
 
-__all__ = ["MemberReader"]
+__all__ = ["MemberReader", "locate_member"]
 
 _OUT_CHUNK = 1 << 20
 _LZMA_EOS_FLAG = 0x2
 #: Contiguous reads (after a seek) before a stored member switches back to streaming.
 _SEQUENTIAL_AFTER = 4
+
+
+def locate_member(engine: Engine, directory: Directory, entry: ZipEntry) -> MemberLayout:
+    """Parse ``entry``'s local header with one small GET through the block cache."""
+    start = entry.header_offset
+    limit = min(directory.data_limit(entry), directory.size)
+    want = LocalFileHeader.SIZE + len(entry.raw_name) + len(entry.extra) + LOCAL_HEADER_MARGIN
+    head = b""
+    for _ in range(3):
+        head = engine.read(start, min(start + want, limit), lo=start, hi=limit)
+        layout = member_layout(entry, directory, head)
+        if isinstance(layout, MemberLayout):
+            return layout
+        if layout <= len(head):
+            break
+        want = layout
+    raise TruncatedError(
+        f"member {entry.name!r}: its local header runs past the next record",
+        offset=start,
+        record="local header",
+    )
 
 
 class MemberReader(io.BufferedIOBase):
@@ -47,6 +76,7 @@ class MemberReader(io.BufferedIOBase):
         verify: bool = True,
         deflate_backend: str | None = None,
         password: bytes | None = None,
+        index: DeflateIndex | None = None,
     ) -> None:
         super().__init__()
         # What close() and __repr__ touch exists before anything can raise: a half-built
@@ -63,6 +93,8 @@ class MemberReader(io.BufferedIOBase):
         self._verify = verify
         self._backend = deflate_backend
         self._password = password
+        # A checkpoint index lets a plain deflate member restart near any position.
+        self._index = index if entry.compress_type == 8 and not entry.is_encrypted else None
         # Encrypted members decrypt in order; they never take the random-access path.
         self._seekable_raw = entry.compress_type == 0 and not entry.is_encrypted
         self._check_crc = verify and crc_is_checked(entry)
@@ -109,7 +141,9 @@ class MemberReader(io.BufferedIOBase):
             raise
         return result, raw
 
-    def _decoded(self, raw: SequentialReader, *, produced: int) -> DecodedStream:
+    def _decoded(
+        self, raw: SequentialReader, *, produced: int, checkpoint: Checkpoint | None = None
+    ) -> DecodedStream:
         entry = self.entry
         method = entry.real_method
         big = self._layout.data_end - raw.pos > READ_AHEAD_THRESHOLD
@@ -126,6 +160,7 @@ class MemberReader(io.BufferedIOBase):
             else None,
             read_ahead=(method != 0 or entry.is_encrypted) and big,
             ends_at_size=method == 14 and not entry.flag_bits & _LZMA_EOS_FLAG,
+            checkpoint=checkpoint,
         )
 
     # --- io.BufferedIOBase ----------------------------------------------------------------
@@ -173,10 +208,25 @@ class MemberReader(io.BufferedIOBase):
             self._run = 0
             self._pos = target
         else:
-            if target < self._pos:
+            checkpoint = self._index.at(target) if self._index is not None else None
+            if checkpoint is not None and (target < self._pos or checkpoint.out_pos > self._pos):
+                self._jump(checkpoint)
+            elif target < self._pos:
                 self._restart()
             self._skip(target - self._pos)
         return self._pos
+
+    def _jump(self, checkpoint: Checkpoint) -> None:
+        """Restart decoding at an index checkpoint: one GET from there, no decoding before it."""
+        self._close_stream()
+        raw = self._engine.sequential(
+            self._layout.data_start + checkpoint.raw_start, self._layout.data_end
+        )
+        self._stream = self._decoded(raw, produced=checkpoint.out_pos, checkpoint=checkpoint)
+        self._pos = checkpoint.out_pos
+        self._crc = 0
+        # The CRC covers the whole content: it can only be checked on a read from the start.
+        self._crc_pos = 0 if checkpoint.out_pos == 0 else -1
 
     def _restart(self) -> None:
         """Back to the first byte of a compressed member (a new GET)."""

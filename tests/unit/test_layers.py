@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "member": {"_format", "_codecs", "_engine", "sources", "_decode"},
     "options": {"_engine", "sources"},
     "_listing": {"_engine", "_format", "sources"},
+    "_indexing": {"_codecs", "_decode", "_engine", "_format", "member"},
     "archive": {
         "_format",
         "_codecs",
@@ -29,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "options",
         "_decode",
         "_listing",
+        "_indexing",
     },
     "compat": {"_engine", "_format", "sources", "options"},
     "nested": {"_format", "archive", "sources"},

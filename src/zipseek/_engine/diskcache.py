@@ -1,13 +1,13 @@
-"""The central-directory cache: the bytes that list an archive, kept on disk between runs.
+"""A small on-disk cache of bytes derived from remote objects, kept between runs.
 
-An entry holds the end of the object from the central directory's first byte (the directory
-and the end records), with the version (size, ETag) it was read from. Reopening the archive
-then costs one conditional request (``If-None-Match``: 304 when unchanged) or, within an
-opt-in TTL, none at all; every later GET is still pinned with ``If-Match``, so a stale entry
-can never yield wrong bytes.
+Two kinds of entry use it: listings (``directories/``: the end of an object from its central
+directory on, so reopening costs one conditional request, or none within a TTL) and deflate
+checkpoint indexes (``indexes/``). Each entry records the object version (size, ETag) it was
+derived from; callers compare it with the version they pin, and every GET stays pinned with
+``If-Match``, so a stale entry can never yield wrong bytes.
 
-Entries are versioned, zlib-compressed files named by a SHA-256 of the object's identity, with
-a SHA-256 of their content; a corrupt or unreadable entry is deleted and ignored. The directory
+Entries are versioned, zlib-compressed files named by a SHA-256 of their identity, with a
+SHA-256 of their content; a corrupt or unreadable entry is deleted and ignored. Each directory
 is capped in bytes (oldest entries go first). Failing to write is never an error.
 """
 
@@ -26,23 +26,23 @@ from pathlib import Path
 
 from zipseek.sources.base import ObjectVersion
 
-__all__ = ["CachedDirectory", "DirectoryCache", "cache_key", "default_cache_dir"]
+__all__ = ["CachedBlob", "DiskCache", "cache_key", "default_cache_dir"]
 
 log = logging.getLogger("zipseek.cache")
 
 _MAGIC = b"zipseek-directory-cache 1\n"
 
 
-def default_cache_dir() -> Path:
-    """``$ZIPSEEK_CACHE_DIR``, else the user's cache dir for zipseek (platformdirs)."""
+def default_cache_dir(kind: str = "directories") -> Path:
+    """``$ZIPSEEK_CACHE_DIR/kind``, else ``kind`` in the user's cache dir for zipseek."""
     override = os.environ.get("ZIPSEEK_CACHE_DIR")
     if override:
-        return Path(override) / "directories"
+        return Path(override) / kind
     try:
         import platformdirs
     except ImportError:  # pragma: no cover - a dependency
-        return Path.home() / ".cache" / "zipseek" / "directories"
-    return Path(platformdirs.user_cache_dir("zipseek")) / "directories"
+        return Path.home() / ".cache" / "zipseek" / kind
+    return Path(platformdirs.user_cache_dir("zipseek")) / kind
 
 
 def cache_key(url: str, *, endpoint: str | None, version_id: str | None) -> str:
@@ -53,8 +53,9 @@ def cache_key(url: str, *, endpoint: str | None, version_id: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CachedDirectory:
-    """The listing bytes ``data`` = object bytes ``[start, version.size)``."""
+class CachedBlob:
+    """``data`` derived from ``version`` of an object; ``start`` is the caller's (for a listing:
+    where in the object ``data`` begins)."""
 
     version: ObjectVersion
     start: int
@@ -62,17 +63,19 @@ class CachedDirectory:
     validated_at: float
 
 
-class DirectoryCache:
-    """A size-capped directory of cached listings."""
+class DiskCache:
+    """A size-capped directory of cached entries."""
 
-    def __init__(self, root: Path | None = None, *, max_bytes: int = 256 << 20) -> None:
-        self.root = root or default_cache_dir()
+    def __init__(
+        self, root: Path | None = None, *, kind: str = "directories", max_bytes: int = 256 << 20
+    ) -> None:
+        self.root = root or default_cache_dir(kind)
         self.max_bytes = max_bytes
 
     def _path(self, key: str) -> Path:
         return self.root / f"{key}.zsdc"
 
-    def get(self, key: str) -> CachedDirectory | None:
+    def get(self, key: str) -> CachedBlob | None:
         """The entry for ``key``, or None (missing, corrupt or unreadable: then deleted)."""
         path = self._path(key)
         try:
@@ -91,15 +94,15 @@ class DirectoryCache:
                 size=int(header["size"]), etag=header["etag"], version_id=header["version_id"]
             )
             start = int(header["start"])
-            if start < 0 or start + len(data) != version.size:
-                raise ValueError("inconsistent extent")
-            return CachedDirectory(version, start, data, float(header["validated_at"]))
+            if start < 0:
+                raise ValueError("negative start")
+            return CachedBlob(version, start, data, float(header["validated_at"]))
         except (ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError) as exc:
             log.debug("dropping corrupt directory cache entry %s: %s", path, exc)
             self.invalidate(key)
             return None
 
-    def put(self, key: str, entry: CachedDirectory) -> None:
+    def put(self, key: str, entry: CachedBlob) -> None:
         """Store ``entry`` (atomically); errors are logged at debug level and ignored."""
         header = {
             "size": entry.version.size,
@@ -125,11 +128,9 @@ class DirectoryCache:
         except OSError as exc:
             log.debug("could not write the directory cache in %s: %s", self.root, exc)
 
-    def touch(self, key: str, entry: CachedDirectory) -> None:
+    def touch(self, key: str, entry: CachedBlob) -> None:
         """Record that ``entry`` was just revalidated."""
-        self.put(
-            key, CachedDirectory(entry.version, entry.start, entry.data, validated_at=time.time())
-        )
+        self.put(key, CachedBlob(entry.version, entry.start, entry.data, validated_at=time.time()))
 
     def invalidate(self, key: str) -> None:
         """Forget ``key``."""

@@ -1,0 +1,244 @@
+"""Checkpoint indexes of deflate members: where they come from, where they are kept, and
+decoding pieces of a member in parallel from them.
+
+An index comes from, in order: this archive's memory, a SOZip index member in the archive
+(GDAL's seek-optimized ZIP: byte-aligned chunks with no dictionary, nothing to build), or the
+on-disk cache (keyed by the archive's identity, the member and the object's ETag, checked
+against the pinned version). :func:`build_index` makes one with a full decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from zipseek._codecs.zran import Checkpoint, DeflateIndex, checkpoint_decoder
+from zipseek._decode import DecodedStream
+from zipseek._engine.diskcache import CachedBlob, DiskCache
+from zipseek._engine.engine import Engine
+from zipseek._format.entry import ZipEntry
+from zipseek._format.plan import Directory
+from zipseek.errors import DecompressionError, UnsupportedError
+from zipseek.member import locate_member
+
+__all__ = ["DEFAULT_SPACING", "IndexRegistry", "build_index", "iter_parallel", "sozip_index"]
+
+#: Checkpoint spacing in output bytes. At 8 MiB an index costs about 0.4-0.7 % of a text
+#: member's compressed size, and a seek decodes at most 8 MiB (about 15 ms with isal).
+DEFAULT_SPACING = 8 << 20
+
+
+class IndexRegistry:
+    """Indexes of one archive's members: in memory, and on disk when a store is given."""
+
+    def __init__(self, engine: Engine, store: DiskCache | None, identity: str) -> None:
+        self._engine = engine
+        self._store = store
+        self._identity = identity
+        self._memory: dict[int, DeflateIndex] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, entry: ZipEntry) -> str:
+        text = f"{self._identity}|{entry.header_offset}|{entry.crc}|{entry.compress_size}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, entry: ZipEntry) -> DeflateIndex | None:
+        """The member's index, if one is known."""
+        with self._lock:
+            index = self._memory.get(entry.index)
+        if index is not None or self._store is None:
+            return index
+        cached = self._store.get(self._key(entry))
+        if cached is None:
+            return None
+        version = self._engine.version
+        if cached.version.size != version.size or cached.version.etag != version.etag:
+            return None  # made from another version of the object
+        try:
+            index = DeflateIndex.from_bytes(cached.data)
+        except ValueError:
+            self._store.invalidate(self._key(entry))
+            return None
+        if index.size != entry.file_size or index.compress_size > entry.compress_size:
+            return None
+        with self._lock:
+            self._memory[entry.index] = index
+        return index
+
+    def put(self, entry: ZipEntry, index: DeflateIndex) -> None:
+        """Keep ``index`` in memory and on disk."""
+        with self._lock:
+            self._memory[entry.index] = index
+        if self._store is not None:
+            blob = CachedBlob(
+                self._engine.version, entry.header_offset, index.to_bytes(), time.time()
+            )
+            self._store.put(self._key(entry), blob)
+
+
+def build_index(
+    engine: Engine,
+    directory: Directory,
+    entry: ZipEntry,
+    *,
+    spacing: int = DEFAULT_SPACING,
+    on_progress: Callable[[int], None] | None = None,
+) -> DeflateIndex:
+    """Decode ``entry`` once from its start, recording a checkpoint every ``spacing`` bytes."""
+    if entry.compress_type != 8 or entry.is_encrypted:
+        raise UnsupportedError(
+            f"member {entry.name!r}: checkpoint indexes are for unencrypted deflate members "
+            f"(this one is {entry.method_name}{', encrypted' if entry.is_encrypted else ''})"
+        )
+    layout = locate_member(engine, directory, entry)
+    raw = engine.sequential(layout.data_start, layout.data_end)
+    stream = DecodedStream(
+        raw, method=8, name=entry.name, size=entry.file_size, index_spacing=spacing
+    )
+    try:
+        while chunk := stream.next():
+            if on_progress is not None:
+                on_progress(len(chunk))
+    finally:
+        stream.close()
+    assert stream.indexer is not None
+    index = stream.indexer.index
+    if index is None:
+        raise DecompressionError(f"member {entry.name!r}: the deflate stream never ended")
+    return index
+
+
+def _sozip_name(name: str) -> str:
+    head, sep, tail = name.rpartition("/")
+    return f"{head}{sep}.{tail}.sozip.idx"
+
+
+def sozip_index(
+    read_member: Callable[[ZipEntry], bytes], entry: ZipEntry, by_name: dict[str, ZipEntry]
+) -> DeflateIndex | None:
+    """The index a SOZip archive carries for ``entry`` (``.{name}.sozip.idx``), if any.
+
+    SOZip chunks are compressed independently and byte-aligned, so each offset is a checkpoint
+    with no dictionary and no leftover bits.
+    """
+    idx_entry = by_name.get(_sozip_name(entry.name))
+    if idx_entry is None or entry.compress_type != 8 or entry.is_encrypted:
+        return None
+    data = read_member(idx_entry)
+    if len(data) < 32:
+        return None
+    version, skip, chunk, offset_size, usize, csize = struct.unpack_from("<4I2Q", data, 0)
+    if version != 1 or offset_size != 8 or chunk <= 0 or usize != entry.file_size:
+        return None
+    count = max(0, (usize - 1) // chunk)
+    start = 32 + skip
+    if len(data) < start + 8 * count:
+        return None
+    offsets = struct.unpack_from(f"<{count}Q", data, start)
+    points = [Checkpoint(0, 0, 0, b"")]
+    for i, offset in enumerate(offsets, start=1):
+        if offset <= points[-1].in_pos or offset > csize:
+            return None
+        points.append(Checkpoint(i * chunk, offset, 0, b""))
+    return DeflateIndex(tuple(points), usize, csize, chunk)
+
+
+def _piece(
+    engine: Engine,
+    data_start: int,
+    data_end: int,
+    entry: ZipEntry,
+    first: Checkpoint,
+    nxt: Checkpoint | None,
+    backend: str | None,
+) -> bytes:
+    """The output between two checkpoints (to the end after the last one)."""
+    raw_end = data_start + nxt.in_pos if nxt is not None else data_end
+    want = (nxt.out_pos if nxt is not None else entry.file_size) - first.out_pos
+    raw = engine.sequential(data_start + first.raw_start, raw_end)
+    try:
+        decoder = checkpoint_decoder(raw.read, first, name=entry.name, backend=backend)
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            out = decoder.read(min(1 << 20, want - got))
+            if not out:
+                break
+            parts.append(out)
+            got += len(out)
+    finally:
+        raw.close()
+    if got != want:
+        raise DecompressionError(
+            f"member {entry.name!r}: {got} bytes between checkpoints at {first.out_pos}, "
+            f"expected {want}",
+            name=entry.name,
+        )
+    return b"".join(parts)
+
+
+def iter_parallel(
+    engine: Engine,
+    directory: Directory,
+    entry: ZipEntry,
+    index: DeflateIndex,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    workers: int = 2,
+    backend: str | None = None,
+) -> Iterator[bytes]:
+    """Bytes ``[start, end)`` of the member, decoded piece by piece on ``workers`` threads.
+
+    Pieces come in order; at most ``2 * workers`` are in memory at once.
+    """
+    end = entry.file_size if end is None else min(end, entry.file_size)
+    if end <= start:
+        return
+    layout = locate_member(engine, directory, entry)
+    points = index.checkpoints
+    first = max(i for i, cp in enumerate(points) if cp.out_pos <= start)
+    jobs = []
+    for i in range(first, len(points)):
+        if points[i].out_pos >= end:
+            break
+        jobs.append((points[i], points[i + 1] if i + 1 < len(points) else None))
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zipseek-part") as pool:
+        pending: deque[tuple[Checkpoint, Future[bytes]]] = deque()
+        queue = iter(jobs)
+        try:
+            for cp, nxt in queue:
+                pending.append(
+                    (
+                        cp,
+                        pool.submit(
+                            _piece,
+                            engine,
+                            layout.data_start,
+                            layout.data_end,
+                            entry,
+                            cp,
+                            nxt,
+                            backend,
+                        ),
+                    )
+                )
+                if len(pending) >= 2 * workers:
+                    yield _clip(*pending.popleft(), start, end)
+            while pending:
+                yield _clip(*pending.popleft(), start, end)
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def _clip(cp: Checkpoint, future: Future[bytes], start: int, end: int) -> bytes:
+    data = future.result()
+    lo = max(0, start - cp.out_pos)
+    hi = min(len(data), end - cp.out_pos)
+    return data[lo:hi] if (lo, hi) != (0, len(data)) else data

@@ -1,0 +1,105 @@
+"""Every checkpoint of a deflate index decodes exactly what a full decompression gives there."""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers.zips import text_bytes
+from zipseek._codecs.base import Pull
+from zipseek._codecs.zran import (
+    DeflateIndex,
+    IndexingDeflateDecoder,
+    checkpoint_decoder,
+)
+
+
+def _pull(buf: bytes, start: int = 0, piece: int = 1 << 20) -> Pull:
+    pos = start
+
+    def pull(n: int) -> bytes:
+        nonlocal pos
+        out = buf[pos : pos + min(n, piece)]
+        pos += len(out)
+        return out
+
+    return pull
+
+
+def _deflate(data: bytes, level: int) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def _check(data: bytes, level: int, spacing: int, piece: int) -> DeflateIndex:
+    comp = _deflate(data, level)
+    decoder = IndexingDeflateDecoder(_pull(comp, piece=piece), spacing=spacing)
+    out = bytearray()
+    while chunk := decoder.read(1 << 16):
+        out += chunk
+    assert bytes(out) == data
+    index = decoder.index
+    assert index is not None
+    assert index.size == len(data)
+    assert DeflateIndex.from_bytes(index.to_bytes()) == index
+    points = index.checkpoints
+    step = max(1, len(points) // 40)  # every checkpoint of small indexes, 40 of large ones
+    for cp in (*points[::step], points[-1]):
+        resumed = checkpoint_decoder(_pull(comp, cp.raw_start, piece), cp)
+        got = bytearray()
+        while len(got) < 20_000 and (chunk := resumed.read(1 << 13)):
+            got += chunk
+        assert bytes(got) == data[cp.out_pos : cp.out_pos + len(got)]
+        assert len(got) >= min(20_000, len(data) - cp.out_pos)
+    return index
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(["random", "text", "mixed", "runs"]),
+    size=st.sampled_from([0, 1, 2, 1000, 70_000, 300_000]),
+    level=st.integers(0, 9),
+    spacing=st.sampled_from([1, 4096, 65_536]),
+    piece=st.sampled_from([1, 17, 4096, 1 << 20]),
+    seed=st.integers(0, 1000),
+)
+def test_checkpoints_match_a_full_decompression(
+    kind: str, size: int, level: int, spacing: int, piece: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    if kind == "random":
+        data = rng.randbytes(size)
+    elif kind == "text":
+        data = text_bytes(rng, size)
+    elif kind == "runs":
+        data = bytes(rng.choice(b"ab") for _ in range(size // 100)) * 100
+    else:
+        data = (text_bytes(rng, size // 2) + rng.randbytes(size))[:size]
+    if piece == 1 and size > 2_000:
+        piece = 17  # one-byte pulls over large inputs are slow, not more thorough
+    _check(data, level, spacing, piece)
+
+
+def test_mid_byte_checkpoints_are_covered() -> None:
+    from zipseek.testing.bigzip import csv_chunks
+
+    data = b"".join(csv_chunks(3, 2 << 20))
+    index = _check(data, 6, 1, 1 << 20)  # spacing 1: a checkpoint at every block boundary
+    assert any(cp.bits for cp in index.checkpoints)
+    assert any(not cp.bits for cp in index.checkpoints[1:])
+
+
+def test_default_spacing_index_is_under_one_percent_of_the_compressed_size() -> None:
+    from zipseek._indexing import DEFAULT_SPACING
+    from zipseek.testing.bigzip import csv_chunks
+
+    data = b"".join(csv_chunks(5, 48 << 20))
+    comp = _deflate(data, 6)
+    decoder = IndexingDeflateDecoder(_pull(comp), spacing=DEFAULT_SPACING)
+    while decoder.read(1 << 20):
+        pass
+    assert decoder.index is not None
+    assert len(decoder.index.to_bytes()) <= 0.01 * len(comp)

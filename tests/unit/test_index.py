@@ -1,0 +1,141 @@
+"""Checkpoint indexes through the archive API: seeks, persistence, SOZip, parallel reads."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import zipseek
+from tests.helpers.rawzip import RawMember, build_zip
+from tests.helpers.sources import RecordingSource
+from zipseek.testing.bigzip import csv_chunks
+
+MiB = 1 << 20
+SPACING = 1 * MiB
+
+
+@pytest.fixture(scope="module")
+def payload() -> bytes:
+    return b"".join(csv_chunks(11, 24 * MiB))
+
+
+@pytest.fixture
+def archive_path(tmp_path: Path, payload: bytes) -> Path:
+    path = tmp_path / "idx.zip"
+    path.write_bytes(build_zip([RawMember("big.csv", payload, 8), RawMember("s.txt", b"s", 0)]))
+    return path
+
+
+def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
+    from zipseek.sources.local import LocalSource
+
+    with zipseek.open_archive(archive_path) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+    rec = RecordingSource(LocalSource(archive_path))
+    with zipseek.open_archive(rec, tail_size=4096) as archive:  # type: ignore[arg-type]
+        assert archive.index("big.csv") is not None  # from the on-disk cache
+        with archive.open("big.csv") as f:
+            before = rec.requests
+            target = int(len(payload) * 0.9)
+            f.seek(target)
+            assert f.read(MiB) == payload[target : target + MiB]
+            assert rec.requests - before <= 2
+            compressed = sum(c.end - c.start for c in rec.calls[before:])
+            assert compressed < 4 * MiB  # one spacing of input, not 90 % of the member
+
+
+def test_backward_seeks_use_the_index(archive_path: Path, payload: bytes) -> None:
+    with zipseek.open_archive(archive_path) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+        with archive.open("big.csv") as f:
+            for target in (20 * MiB, 3 * MiB + 7, 15 * MiB, 0, 23 * MiB):
+                f.seek(target)
+                assert f.read(1000) == payload[target : target + 1000]
+            f.seek(0)
+            assert f.read() == payload  # from the start, so the CRC is checked too
+
+
+def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: bytes) -> None:
+    with zipseek.open_archive(archive_path) as archive:
+        assert archive.read_parallel("big.csv", workers=2) == payload
+        part = archive.read_parallel("big.csv", start=5 * MiB + 3, end=9 * MiB + 11, workers=2)
+        assert part == payload[5 * MiB + 3 : 9 * MiB + 11]
+        pieces = list(archive.iter_parallel("big.csv", workers=2))
+        assert len(pieces) > 1
+        assert zlib.crc32(b"".join(pieces)) == archive.getinfo("big.csv").crc
+
+
+def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes) -> None:
+    path = tmp_path / "c.zip"
+    path.write_bytes(build_zip([RawMember("big.csv", payload, 8)]))
+    with zipseek.open_archive(path) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+    other = payload[::-1]
+    path.write_bytes(build_zip([RawMember("big.csv", other, 8)]))
+    with zipseek.open_archive(path) as archive:
+        assert archive.index("big.csv") is None
+        with archive.open("big.csv") as f:
+            f.seek(10 * MiB)
+            assert f.read(100) == other[10 * MiB : 10 * MiB + 100]
+
+
+def test_a_corrupt_index_is_ignored(archive_path: Path, payload: bytes) -> None:
+    import os
+
+    with zipseek.open_archive(archive_path) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+    root = Path(os.environ["ZIPSEEK_CACHE_DIR"]) / "indexes"
+    for entry in root.glob("*.zsdc"):
+        raw = bytearray(entry.read_bytes())
+        raw[-3] ^= 0xFF
+        entry.write_bytes(bytes(raw))
+    with zipseek.open_archive(archive_path) as archive:
+        assert archive.index("big.csv") is None
+
+
+def _sozip(name: str, data: bytes, chunk: int) -> bytes:
+    """A SOZip member: chunks deflated with full flushes, and its hidden index member."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    parts: list[bytes] = []
+    offsets: list[int] = []
+    size = 0
+    for start in range(0, len(data), chunk):
+        if start:
+            offsets.append(size)
+        piece = c.compress(data[start : start + chunk])
+        piece += c.flush(zlib.Z_FULL_FLUSH) if start + chunk < len(data) else c.flush()
+        parts.append(piece)
+        size += len(piece)
+    compressed = b"".join(parts)
+    head = struct.pack("<4I2Q", 1, 0, chunk, 8, len(data), len(compressed))
+    idx = head + struct.pack(f"<{len(offsets)}Q", *offsets)
+    return build_zip(
+        [
+            RawMember(name, data, 8, compressed=compressed),
+            RawMember(f".{name}.sozip.idx", idx, 0),
+        ]
+    )
+
+
+def test_sozip_members_use_their_embedded_index(tmp_path: Path, payload: bytes) -> None:
+    data = payload[: 6 * MiB]
+    path = tmp_path / "so.zip"
+    path.write_bytes(_sozip("t.csv", data, 32 << 10))
+    with zipseek.open_archive(path, directory_cache=False) as archive:
+        index = archive.index("t.csv")
+        assert index is not None
+        assert len(index.checkpoints) == len(data) // (32 << 10)
+        with archive.open("t.csv") as f:
+            f.seek(5 * MiB + 123)
+            assert f.read(5000) == data[5 * MiB + 123 : 5 * MiB + 5123]
+        assert archive.read_parallel("t.csv") == data
+
+
+def test_index_refused_for_other_methods(archive_path: Path) -> None:
+    with zipseek.open_archive(archive_path) as archive:
+        with pytest.raises(zipseek.errors.UnsupportedError):
+            archive.build_index("s.txt")
+        assert archive.index("s.txt") is None
