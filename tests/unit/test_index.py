@@ -35,7 +35,7 @@ def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
     with zipseek.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
     rec = RecordingSource(LocalSource(archive_path))
-    with zipseek.open_archive(rec, tail_size=4096) as archive:  # type: ignore[arg-type]
+    with zipseek.open_archive(rec, tail_size=4096) as archive:
         assert archive.index("big.csv") is not None  # from the on-disk cache
         with archive.open("big.csv") as f:
             before = rec.requests
