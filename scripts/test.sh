@@ -11,8 +11,8 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".[test,all]"
 echo "== ruff"
-.venv/bin/ruff check src tests benchmarks scripts fuzz
-.venv/bin/ruff format --check src tests benchmarks scripts fuzz
+.venv/bin/ruff check src tests benchmarks scripts fuzz examples
+.venv/bin/ruff format --check src tests benchmarks scripts fuzz examples
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"

@@ -26,6 +26,9 @@ from zipseek.paths import stat as stat
 from zipseek.sources.base import ObjectVersion as ObjectVersion
 from zipseek.sources.base import Source as Source
 from zipseek.sources.memory import MemorySource as MemorySource
+from zipseek.splits import MemberSplit as MemberSplit
+from zipseek.splits import member_splits as member_splits
+from zipseek.splits import read_split as read_split
 
 __version__ = "0.1.0"
 
@@ -33,6 +36,7 @@ __all__ = [
     "EngineConfig",
     "ExtractReport",
     "MemberReader",
+    "MemberSplit",
     "MemorySource",
     "ObjectVersion",
     "OpenOptions",
@@ -48,8 +52,10 @@ __all__ = [
     "errors",
     "extract_members",
     "listdir",
+    "member_splits",
     "open",
     "open_archive",
+    "read_split",
     "split_archive_path",
     "stat",
 ]

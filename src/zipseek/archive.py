@@ -12,7 +12,7 @@ from typing_extensions import Unpack
 from zipseek._codecs.crypto import to_password
 from zipseek._codecs.zran import DeflateIndex
 from zipseek._engine.diskcache import DiskCache, cache_key
-from zipseek._engine.engine import Engine
+from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._engine.stats import Stats
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import (
@@ -247,6 +247,11 @@ class ZipArchive:
     ) -> bytes:
         """Bytes ``[start, end)`` of a deflate member (default: all), decoded in parallel."""
         return b"".join(self.iter_parallel(member, start=start, end=end, workers=workers))
+
+    def raw_stream(self, start: int, end: int) -> SequentialReader:
+        """Object bytes ``[start, end)`` streamed in order (prefetched, pinned, retried)."""
+        self._check_open()
+        return self._engine.sequential(start, end)
 
     def read_raw_range(self, start: int, end: int, *, lo: int, hi: int) -> bytes:
         """Bytes ``[start, end)`` of the object, never fetching outside ``[lo, hi)``."""

@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_ARCHIVE_SUFFIXES",
     "ArchivePath",
     "PathInfo",
+    "archive_for",
     "clear_archive_cache",
     "listdir",
     "open",
@@ -133,6 +134,11 @@ def _archive(
         while len(_cache) > _CACHE_CAPACITY:
             _cache.popitem(last=False)  # dropped, not closed: open members may still use it
     return archive
+
+
+def archive_for(target: str, options: OpenOptions) -> ZipArchive:
+    """The process-wide open archive for ``target`` and ``options`` (listed once)."""
+    return _archive(target, options)
 
 
 def clear_archive_cache() -> None:

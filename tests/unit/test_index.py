@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from pathlib import Path
@@ -139,3 +140,18 @@ def test_index_refused_for_other_methods(archive_path: Path) -> None:
         with pytest.raises(zipseek.errors.UnsupportedError):
             archive.build_index("s.txt")
         assert archive.index("s.txt") is None
+
+
+def test_member_splits_cover_the_member_exactly(archive_path: Path, payload: bytes) -> None:
+    zipseek.clear_archive_cache()
+    splits = zipseek.member_splits(str(archive_path), "big.csv", 7)
+    assert 2 <= len(splits) <= 7
+    assert splits[0].start == 0
+    assert splits[-1].end == len(payload)
+    assert all(a.end == b.start for a, b in itertools.pairwise(splits))
+    pieces = [zipseek.read_split(s) for s in splits]
+    assert b"".join(pieces) == payload
+    lines = [zipseek.read_split(s, delimiter=b"\n") for s in splits]
+    assert b"".join(lines) == payload  # every line exactly once, none cut
+    assert all(piece.endswith(b"\n") for piece in lines[:-1])
+    zipseek.clear_archive_cache()

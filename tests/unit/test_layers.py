@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "paths": {"_format", "archive", "compat", "nested", "options", "sources"},
     "fsspec": {"archive", "options"},
     "extract": {"_format", "archive"},
+    "splits": {"_codecs", "_format", "archive", "options", "paths"},
     "cli": {"extract"},
     "__main__": {"cli"},
 }

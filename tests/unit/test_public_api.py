@@ -9,6 +9,7 @@ EXPECTED = [
     "EngineConfig",
     "ExtractReport",
     "MemberReader",
+    "MemberSplit",
     "MemorySource",
     "ObjectVersion",
     "OpenOptions",
@@ -24,8 +25,10 @@ EXPECTED = [
     "errors",
     "extract_members",
     "listdir",
+    "member_splits",
     "open",
     "open_archive",
+    "read_split",
     "split_archive_path",
     "stat",
 ]
