@@ -533,6 +533,31 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- index ----------------------------------------------------------------------------------
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    with _open(args) as archive:
+        chosen = _select(archive, args.patterns) if args.patterns else archive.entries()
+        entries = [e for e in chosen if e.compress_type == 8 and not e.is_encrypted]
+        if not entries:
+            _line("no unencrypted deflate members to index")
+            return EXIT_OK
+        total = sum(e.file_size for e in entries)
+        spacing = int(args.spacing * (1 << 20))
+        with _progress(args, total, "indexing") as progress:
+            for entry in entries:
+                index = archive.build_index(entry, spacing=spacing, on_progress=progress.advance)
+                if not args.quiet:
+                    size = len(index.to_bytes())
+                    share = 100 * size / max(1, entry.compress_size)
+                    progress.line(
+                        f"  indexed: {_shown(entry.name)}  {len(index.checkpoints)} checkpoints, "
+                        f"{size:,} bytes ({share:.2f}% of its compressed size)"
+                    )
+    return EXIT_OK
+
+
 # --- info -----------------------------------------------------------------------------------
 
 
@@ -938,6 +963,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_workers, default=4, metavar="N", help="parallel members (default: 4)"
     )
     test.set_defaults(func=_cmd_test)
+
+    index = command(
+        "index",
+        "build checkpoint indexes so deflate members can seek (kept in the cache)",
+        "Decode deflate members once and keep a checkpoint every --spacing MiB, in the user's "
+        "cache: later seeks in them cost one GET and at most one spacing of decompression.",
+    )
+    index.add_argument("patterns", metavar="MEMBER", nargs="*", help="members (default: all)")
+    index.add_argument(
+        "--spacing", type=float, default=8.0, metavar="MIB", help="checkpoint spacing (default: 8)"
+    )
+    index.set_defaults(func=_cmd_index)
 
     info = command(
         "info",

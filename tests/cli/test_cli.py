@@ -647,3 +647,20 @@ def test_s3_cp_upload_failure_is_one_line(s3_server: LocalS3Server, sample: Samp
     )  # fmt: skip
     assert result.returncode == 1
     assert "upload to s3://test/cli/denied.md failed" in one_error_line(result)
+
+
+def test_index_builds_and_keeps_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "text.zip"
+    text = b"".join(b"%08d,alpha,beta,%d\n" % (i, i * 7) for i in range(400_000))
+    _build(path, [("t.csv", text, zipfile.ZIP_DEFLATED), ("s.bin", b"x", zipfile.ZIP_STORED)])
+    cache = tmp_path / "cache"
+    result = run("index", path, "--spacing", "1", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "indexed: t.csv" in out
+    assert "checkpoints" in out
+    assert "s.bin" not in out
+    assert list((cache / "indexes").glob("*.zsdc"))
+    result = run("index", path, "s.bin", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    assert result.returncode == 0
+    assert "no unencrypted deflate members" in result.stdout.decode()
