@@ -22,6 +22,7 @@ from typing_extensions import Unpack
 from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._engine.stats import Stats
 from zipseek._format.plan import Directory, DirectoryPlan
+from zipseek._io import seek_target
 from zipseek.errors import EOCDNotFoundError, FormatError
 from zipseek.options import OpenOptions, split_options
 from zipseek.sources.base import Source
@@ -91,14 +92,7 @@ class RemoteFile(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Move the position (past the end is allowed; reads there return ``b""``)."""
         self._check()
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
+        target = seek_target(offset, whence, pos=self._pos, size=self._size)
         if target < 0:
             raise OSError(22, f"negative seek position {target}")
         self._pos = target

@@ -25,6 +25,7 @@ from zipseek._format.plan import (
     member_request,
 )
 from zipseek._format.records import LocalFileHeader
+from zipseek._io import seek_target
 from zipseek.errors import (
     CRCMismatchError,
     SizeMismatchError,
@@ -200,14 +201,7 @@ class MemberReader(io.BufferedIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Move to ``offset``; reading past the end returns ``b""``."""
         self._check_open()
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
+        target = seek_target(offset, whence, pos=self._pos, size=self._size)
         if target < 0:
             raise ValueError(f"negative seek position {target}")
         if target == self._pos:

@@ -221,13 +221,12 @@ class DirectoryPlan:
             if loc_pos >= 0
             else None
         )
+        found = self._find_zip64_record(locator, loc_pos) if locator is not None else None
+        if isinstance(found, ByteRange):
+            return found
         inside_cd = loc_pos >= self._eocd_pos - eocd.cd_size
-        if locator is not None and not eocd.needs_zip64 and inside_cd:
-            found = self._try_zip64_record(locator, loc_pos)
-            if found is None or isinstance(found, ByteRange):
-                if isinstance(found, ByteRange):
-                    return found
-                locator = None  # a locator signature by chance (a name's bytes): not ZIP64
+        if found is None and not eocd.needs_zip64 and inside_cd:
+            locator = None  # a locator signature by chance (a name's bytes): not ZIP64
         if locator is None:
             if eocd.disk_number not in (0, 0xFFFF) or eocd.cd_disk not in (0, 0xFFFF):
                 raise MultiDiskError(
@@ -237,8 +236,41 @@ class DirectoryPlan:
             self._zip64_checked = True
             self._cd_end = self._eocd_pos
             return None
-        # The ZIP64 end record normally sits right before the locator; its declared offset is
-        # relative to the archive start, which differs when data was prepended.
+        if found is None:
+            raise Zip64Error(
+                "the ZIP64 locator is present but no ZIP64 end of central directory record "
+                "was found where it points",
+                offset=loc_pos,
+                record="ZIP64 locator",
+            )
+        record, pos = found
+        self._eocd64 = record
+        self._cd_end = pos
+        self._zip64_checked = True
+        if record.version_needed >= 62 and record.record_size > 44:
+            raise EncryptedEntryError(
+                "the central directory is encrypted (PKWARE strong encryption, ZIP64 end "
+                "record version 2); zipseek cannot read it"
+            )
+        if (
+            record.disk_number != 0
+            or record.cd_disk != 0
+            or locator.total_disks > 1
+            or locator.eocd64_disk != 0
+        ):
+            raise MultiDiskError(
+                "this ZIP64 archive is split over several disks, which zipseek does not read"
+            )
+        return None
+
+    def _find_zip64_record(
+        self, locator: Zip64EndOfCentralDirectoryLocator, loc_pos: int
+    ) -> tuple[Zip64EndOfCentralDirectory, int] | ByteRange | None:
+        """The ZIP64 end record and its position, the bytes needed to look, or None.
+
+        It normally sits right before the locator; the locator's declared offset is relative
+        to the archive start, which differs when data was prepended, so both are tried.
+        """
         expected = loc_pos - Zip64EndOfCentralDirectory.SIZE
         candidates = [expected]
         if 0 <= locator.eocd64_offset < loc_pos and locator.eocd64_offset != expected:
@@ -254,47 +286,7 @@ class DirectoryPlan:
                 )
             except Zip64Error:
                 continue
-            self._eocd64 = record
-            self._cd_end = pos
-            self._zip64_checked = True
-            if record.version_needed >= 62 and record.record_size > 44:
-                raise EncryptedEntryError(
-                    "the central directory is encrypted (PKWARE strong encryption, ZIP64 end "
-                    "record version 2); zipseek cannot read it"
-                )
-            if (
-                record.disk_number != 0
-                or record.cd_disk != 0
-                or locator.total_disks > 1
-                or locator.eocd64_disk != 0
-            ):
-                raise MultiDiskError(
-                    "this ZIP64 archive is split over several disks, which zipseek does not read"
-                )
-            return None
-        raise Zip64Error(
-            "the ZIP64 locator is present but no ZIP64 end of central directory record was "
-            "found where it points",
-            offset=loc_pos,
-            record="ZIP64 locator",
-        )
-
-    def _try_zip64_record(
-        self, locator: Zip64EndOfCentralDirectoryLocator, loc_pos: int
-    ) -> Zip64EndOfCentralDirectory | ByteRange | None:
-        expected = loc_pos - Zip64EndOfCentralDirectory.SIZE
-        candidates = [expected]
-        if 0 <= locator.eocd64_offset < loc_pos and locator.eocd64_offset != expected:
-            candidates.append(locator.eocd64_offset)
-        for pos in candidates:
-            if pos < 0:
-                continue
-            if not self._has(pos):
-                return self._need(pos)
-            try:
-                return Zip64EndOfCentralDirectory.parse(self._window, pos - self._window_start, pos)
-            except Zip64Error:
-                continue
+            return record, pos
         return None
 
     def _read_directory(self) -> ByteRange | Directory:
