@@ -148,3 +148,18 @@ def test_zipfile_still_sees_the_same_bytes(tree: Path) -> None:
     with zipseek.open(tree / "outer.zip") as f:
         assert zipfile.ZipFile(io.BytesIO(f.read())).namelist()[0] == "top.txt"
     assert os.path.getsize(tree / "outer.zip") > 0
+
+
+def test_archives_left_open_at_exit_are_quiet(tree: Path) -> None:
+    """Found in CI: LocalSource.__del__ used contextlib after it was torn down at exit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import zipseek\n"
+        f"f = zipseek.open({str(tree / 'outer.zip' / 'top.txt')!r})\n"
+        f"a = zipseek.open_archive({str(tree / 'outer.zip')!r})\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stderr == ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from pathlib import Path
@@ -81,5 +80,8 @@ class LocalSource(BaseSource):
 
     def __del__(self) -> None:
         if getattr(self, "_fd", -1) >= 0:
-            with contextlib.suppress(Exception):  # at interpreter exit os may be gone
+            # Not contextlib.suppress: at interpreter exit the module may be gone already.
+            try:  # noqa: SIM105
                 self.close()
+            except Exception:
+                pass
