@@ -1,0 +1,537 @@
+"""The readers under test, as run inside a benchmark child process.
+
+Each reader does one operation (``list``, ``read`` or ``random``) on one archive and verifies
+what it got: the entry count, or the member's size and CRC-32 (computed here over every byte
+handed back, on top of whatever the reader checks itself), or the CRC-32 of the concatenated
+random reads.  Set-up that is not specific to the archive -- importing, making a boto3 client
+or an s3fs session -- happens in :meth:`Reader.setup`, outside the timed part.
+
+Peers are imported lazily, so a missing peer fails only its own rows.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+__all__ = ["READERS", "Job", "Reader", "ReaderSpec", "crc32", "make_reader"]
+
+MiB = 1 << 20
+_READ_CHUNK = MiB
+
+
+def _crc_function() -> Callable[[bytes, int], int]:
+    try:
+        from isal import isal_zlib  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - isal is a zipseek dependency on CPython
+        return zlib.crc32
+
+    def crc(data: bytes, value: int) -> int:
+        return int(isal_zlib.crc32(data, value))
+
+    return crc
+
+
+#: CRC-32 used by the harness for every reader (isal's when installed: ~20 GB/s).
+crc32 = _crc_function()
+
+#: Python 3.12+ ``ZipExtFile.seek`` seeks stored members directly instead of reading through.
+DIRECT_STORED_SEEK: bool = sys.version_info >= (3, 12)
+
+
+@dataclass
+class Job:
+    """What a child process runs: one reader, one operation, one archive, one profile.
+
+    ``endpoint`` is the proxy the reader must go through; ``http_url`` is the object's plain
+    URL through that proxy (the bucket is public).  ``positions`` are offsets inside the
+    member for ``random``; ``options`` are zipseek options (``chunk_size=`` etc.).
+    """
+
+    reader: str
+    op: str
+    bucket: str
+    key: str
+    endpoint: str
+    access_key: str
+    secret_key: str
+    region: str
+    http_url: str
+    local_path: str
+    tmp_dir: str
+    member: str = ""
+    expect_entries: int = 0
+    expect_size: int = 0
+    expect_crc: int = 0
+    data_offset: int = 0
+    compress_size: int = 0
+    positions: list[int] = field(default_factory=list)
+    read_size: int = 4096
+    options: dict[str, int] = field(default_factory=dict)
+
+
+class VerifyError(Exception):
+    """A reader returned different bytes or entries than the archive holds."""
+
+
+class Reader:
+    """Base class: one reader's ``list``, ``read`` and ``random`` operations."""
+
+    #: Human-readable name, also the key in :data:`READERS`.
+    name = ""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.notes: list[str] = []
+
+    @property
+    def s3_url(self) -> str:
+        """``s3://bucket/key`` of the archive."""
+        return f"s3://{self.job.bucket}/{self.job.key}"
+
+    def setup(self) -> None:
+        """Untimed preparation (clients, sessions, local bytes)."""
+
+    def list(self) -> int:
+        """List the archive; return the number of entries."""
+        raise NotImplementedError(f"{self.name} cannot list")
+
+    def read(self) -> tuple[int, int]:
+        """Read the whole member in 1 MiB reads; return (size, CRC-32)."""
+        raise NotImplementedError(f"{self.name} cannot read")
+
+    def random(self) -> tuple[int, int]:
+        """Do the random reads in order; return (bytes, CRC-32 of their concatenation)."""
+        raise NotImplementedError(f"{self.name} cannot seek")
+
+    def close(self) -> None:
+        """Release what :meth:`setup` made (timed, as part of the operation)."""
+
+    def boto3_client(self, **config: Any) -> Any:
+        """A boto3 S3 client through the proxy, SigV4 and path-style as the server wants."""
+        import boto3
+        from botocore.config import Config
+
+        options: dict[str, Any] = {
+            "signature_version": "s3v4",
+            "s3": {"addressing_style": "path"},
+            "retries": {"mode": "standard", "total_max_attempts": 3},
+            "max_pool_connections": 64,
+        }
+        options.update(config)
+        session = boto3.session.Session(
+            aws_access_key_id=self.job.access_key,
+            aws_secret_access_key=self.job.secret_key,
+            region_name=self.job.region,
+        )
+        return session.client("s3", endpoint_url=self.job.endpoint, config=Config(**options))
+
+
+def read_stream(stream: IO[bytes] | io.BufferedIOBase | io.RawIOBase) -> tuple[int, int]:
+    """Read ``stream`` to its end in 1 MiB reads; return (size, CRC-32)."""
+    total = 0
+    crc = 0
+    while True:
+        chunk = stream.read(_READ_CHUNK)
+        if not chunk:
+            break
+        total += len(chunk)
+        crc = crc32(chunk, crc)
+    return total, crc
+
+
+def read_exactly(stream: IO[bytes] | io.BufferedIOBase | io.RawIOBase, size: int) -> bytes:
+    """Read ``size`` bytes (fewer only at the end), looping over short reads."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def seek_reads(
+    stream: IO[bytes] | io.BufferedIOBase | io.RawIOBase,
+    base: int,
+    positions: list[int],
+    size: int,
+) -> tuple[int, int]:
+    """``size`` bytes at ``base + p`` for each ``p``; return (bytes, CRC-32 of them all)."""
+    total = 0
+    crc = 0
+    for pos in positions:
+        stream.seek(base + pos)
+        data = read_exactly(stream, size)
+        total += len(data)
+        crc = crc32(data, crc)
+    return total, crc
+
+
+# --- zipseek -----------------------------------------------------------------------------------
+
+
+class ZipseekReader(Reader):
+    """zipseek's native API: ``open_archive`` then ``archive.open(member)``."""
+
+    name = "zipseek"
+
+    def setup(self) -> None:
+        """Import zipseek and make the boto3 client it is given."""
+        import zipseek
+
+        self._zipseek = zipseek
+        self._client = self.boto3_client()
+
+    def _open(self) -> Any:
+        options: dict[str, Any] = dict(self.job.options)
+        return self._zipseek.open_archive(self.s3_url, s3_client=self._client, **options)
+
+    def list(self) -> int:
+        """``len(archive.entries())``."""
+        with self._open() as archive:
+            n = len(archive.entries())
+            self.notes.append(f"zipseek stats: {archive.stats}")
+            return n
+
+    def read(self) -> tuple[int, int]:
+        """Stream the member through ``archive.open``."""
+        with self._open() as archive:
+            with archive.open(self.job.member) as member:
+                result = read_stream(member)
+            self.notes.append(f"zipseek stats: {archive.stats}")
+            return result
+
+    def random(self) -> tuple[int, int]:
+        """``member.seek(p); member.read(n)`` on the member reader."""
+        with self._open() as archive:
+            with archive.open(self.job.member) as member:
+                result = seek_reads(member, 0, self.job.positions, self.job.read_size)
+            self.notes.append(f"zipseek stats: {archive.stats}")
+            return result
+
+
+class ZipseekLocalReader(ZipseekReader):
+    """zipseek's native API on the local file (no network)."""
+
+    name = "zipseek (local file)"
+
+    def setup(self) -> None:
+        """Import zipseek."""
+        import zipseek
+
+        self._zipseek = zipseek
+
+    def _open(self) -> Any:
+        return self._zipseek.open_archive(self.job.local_path, **dict(self.job.options))
+
+
+# --- zipfile over a file object ----------------------------------------------------------------
+
+
+class ZipfileReader(Reader):
+    """Stdlib ``zipfile.ZipFile`` over a seekable file object made by :meth:`open_raw`.
+
+    Random reads go to the file object at the member's data offset (found from its local
+    header through the same file object): Python 3.11's ``ZipExtFile.seek`` reads forward
+    through the member (and restarts from its start on every backward seek), which makes 1,000
+    random reads in a 1 GB member take hours whatever the file object; Python 3.12's
+    ``ZipExtFile`` does this same direct seek for stored members.
+    """
+
+    def open_raw(self) -> Any:
+        """Open the archive as a seekable binary file object (timed)."""
+        raise NotImplementedError
+
+    def list(self) -> int:
+        """``len(ZipFile(f).infolist())``."""
+        raw = self.open_raw()
+        try:
+            with zipfile.ZipFile(raw) as zf:
+                return len(zf.infolist())
+        finally:
+            raw.close()
+
+    def read(self) -> tuple[int, int]:
+        """``ZipFile(f).open(member)`` read to the end (zipfile checks the CRC too)."""
+        raw = self.open_raw()
+        try:
+            with zipfile.ZipFile(raw) as zf, zf.open(self.job.member) as member:
+                return read_stream(member)
+        finally:
+            raw.close()
+
+    def random(self) -> tuple[int, int]:
+        """Seek and read the file object at the member's data offset."""
+        raw = self.open_raw()
+        try:
+            with zipfile.ZipFile(raw) as zf:
+                info = zf.getinfo(self.job.member)
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ValueError("random reads need a stored member")
+                raw.seek(info.header_offset)
+                header = read_exactly(raw, 30)
+                if header[:4] != b"PK\x03\x04":
+                    raise VerifyError("bad local header")
+                name_len, extra_len = struct.unpack_from("<HH", header, 26)
+                base = info.header_offset + 30 + name_len + extra_len
+                return seek_reads(raw, base, self.job.positions, self.job.read_size)
+        finally:
+            raw.close()
+
+
+class RemoteFileReader(ZipfileReader):
+    """``zipfile.ZipFile(zipseek.RemoteFile(url))``."""
+
+    name = "zipfile + zipseek.RemoteFile"
+
+    def setup(self) -> None:
+        """Import zipseek and make the boto3 client it is given."""
+        import zipseek
+
+        self._zipseek = zipseek
+        self._client = self.boto3_client()
+
+    def open_raw(self) -> Any:
+        """A ``RemoteFile`` (one suffix GET)."""
+        options: dict[str, Any] = dict(self.job.options)
+        return self._zipseek.RemoteFile(self.s3_url, s3_client=self._client, **options)
+
+
+class S3fsReader(ZipfileReader):
+    """``zipfile.ZipFile(s3fs.S3FileSystem().open(path))`` with s3fs's defaults."""
+
+    name = "zipfile + s3fs"
+
+    def setup(self) -> None:
+        """Make the filesystem and its aiobotocore session."""
+        import s3fs  # type: ignore[import-untyped,unused-ignore]
+
+        self._fs = s3fs.S3FileSystem(
+            key=self.job.access_key,
+            secret=self.job.secret_key,
+            endpoint_url=self.job.endpoint,
+            client_kwargs={"region_name": self.job.region},
+            config_kwargs={"s3": {"addressing_style": "path"}, "signature_version": "s3v4"},
+            skip_instance_cache=True,
+            use_listings_cache=False,
+        )
+        self._fs.connect()
+
+    def open_raw(self) -> Any:
+        """``fs.open(path, "rb")`` (a HEAD, then 50 MiB read-ahead blocks by default)."""
+        return self._fs.open(f"{self.job.bucket}/{self.job.key}", "rb")
+
+
+class SmartOpenReader(ZipfileReader):
+    """``zipfile.ZipFile(smart_open.open("s3://...", "rb"))`` with smart_open's defaults."""
+
+    name = "zipfile + smart_open"
+
+    def setup(self) -> None:
+        """Import smart_open and make its boto3 client."""
+        import smart_open  # type: ignore[import-untyped,unused-ignore]
+
+        self._smart_open = smart_open
+        self._client = self.boto3_client()
+
+    def open_raw(self) -> Any:
+        """``smart_open.open(url, "rb", transport_params={"client": client})``."""
+        return self._smart_open.open(
+            self.s3_url, "rb", compression="disable", transport_params={"client": self._client}
+        )
+
+
+class LocalZipfileReader(ZipfileReader):
+    """Stdlib zipfile on the local file (no network)."""
+
+    name = "zipfile (local file)"
+
+    def open_raw(self) -> Any:
+        """``open(path, "rb")``."""
+        return open(self.job.local_path, "rb")
+
+
+class Boto3DownloadReader(ZipfileReader):
+    """Download the whole object with boto3 ``download_fileobj``, then zipfile on disk."""
+
+    name = "boto3 download + zipfile"
+
+    def setup(self) -> None:
+        """Make the boto3 client."""
+        self._client = self.boto3_client()
+
+    def open_raw(self) -> Any:
+        """Download to a temporary file (deleted on close) and return it, rewound."""
+        f = tempfile.TemporaryFile(dir=self.job.tmp_dir, prefix="bench-download-")  # noqa: SIM115
+        try:
+            self._client.download_fileobj(self.job.bucket, self.job.key, f)
+            f.flush()
+            f.seek(0)
+        except BaseException:
+            f.close()
+            raise
+        return f
+
+
+class RemotezipReader(Reader):
+    """``remotezip.RemoteZip(http_url)`` (requests, ranged GETs on the plain HTTP URL)."""
+
+    name = "remotezip"
+
+    def setup(self) -> None:
+        """Import remotezip and make a requests session."""
+        import remotezip  # type: ignore[import-untyped]
+        import requests
+
+        self._remotezip = remotezip
+        self._session = requests.Session()
+
+    def _open(self) -> Any:
+        return self._remotezip.RemoteZip(self.job.http_url, session=self._session)
+
+    def list(self) -> int:
+        """``len(RemoteZip(url).infolist())``."""
+        with self._open() as zf:
+            return len(zf.infolist())
+
+    def read(self) -> tuple[int, int]:
+        """``RemoteZip(url).open(member)`` read to the end."""
+        with self._open() as zf, zf.open(self.job.member) as member:
+            return read_stream(member)
+
+    def random(self) -> tuple[int, int]:
+        """``ZipExtFile.seek`` + read; only on Python 3.12+, where seeking is direct."""
+        if not DIRECT_STORED_SEEK:
+            raise NotImplementedError(
+                "needs Python 3.12+: 3.11's ZipExtFile.seek reads through the member"
+            )
+        with self._open() as zf, zf.open(self.job.member) as member:
+            return seek_reads(member, 0, self.job.positions, self.job.read_size)
+
+    def close(self) -> None:
+        """Close the requests session."""
+        self._session.close()
+
+
+# --- in-memory inflate baselines ---------------------------------------------------------------
+
+
+class _InflateReader(Reader):
+    """Inflate the deflate member's compressed bytes from memory, 1 MiB of input at a time."""
+
+    def _decompressobj(self) -> Any:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        """Load the member's compressed bytes from the local archive into memory."""
+        with open(self.job.local_path, "rb") as f:
+            f.seek(self.job.data_offset)
+            self._data = f.read(self.job.compress_size)
+        if len(self._data) != self.job.compress_size:
+            raise VerifyError("short compressed data")
+
+    def read(self) -> tuple[int, int]:
+        """Inflate everything and CRC the output."""
+        d = self._decompressobj()
+        view = memoryview(self._data)
+        total = 0
+        crc = 0
+        for start in range(0, len(view), _READ_CHUNK):
+            out = d.decompress(view[start : start + _READ_CHUNK])
+            total += len(out)
+            crc = crc32(out, crc)
+        out = d.flush()
+        total += len(out)
+        crc = crc32(out, crc)
+        return total, crc
+
+
+class IsalInflateReader(_InflateReader):
+    """isal's ``decompressobj`` (raw deflate)."""
+
+    name = "isal inflate (memory)"
+
+    def _decompressobj(self) -> Any:
+        from isal import isal_zlib
+
+        return isal_zlib.decompressobj(-15)
+
+
+class ZlibInflateReader(_InflateReader):
+    """stdlib zlib's ``decompressobj`` (raw deflate)."""
+
+    name = "zlib inflate (memory)"
+
+    def _decompressobj(self) -> Any:
+        return zlib.decompressobj(-15)
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """What the parent needs to know about a reader: its class and what it can do."""
+
+    cls: type[Reader]
+    ops: frozenset[str]
+    remote: bool = True
+    why_not: dict[str, str] = field(default_factory=dict)
+
+
+_ALL = frozenset({"list", "read", "random"})
+_RANDOM_NA = (
+    "n/a: needs Python 3.12+ (3.11's ZipExtFile.seek reads through the member; "
+    "remotezip's file object cannot seek outside a member read)"
+)
+
+#: Every reader, in table order.
+READERS: dict[str, ReaderSpec] = {
+    ZipseekReader.name: ReaderSpec(ZipseekReader, _ALL),
+    RemoteFileReader.name: ReaderSpec(RemoteFileReader, _ALL),
+    S3fsReader.name: ReaderSpec(S3fsReader, _ALL),
+    SmartOpenReader.name: ReaderSpec(SmartOpenReader, _ALL),
+    RemotezipReader.name: ReaderSpec(
+        RemotezipReader,
+        _ALL if DIRECT_STORED_SEEK else frozenset({"list", "read"}),
+        why_not={} if DIRECT_STORED_SEEK else {"random": _RANDOM_NA},
+    ),
+    Boto3DownloadReader.name: ReaderSpec(Boto3DownloadReader, _ALL),
+    # Local baselines (no network):
+    IsalInflateReader.name: ReaderSpec(IsalInflateReader, frozenset({"read"}), remote=False),
+    ZlibInflateReader.name: ReaderSpec(ZlibInflateReader, frozenset({"read"}), remote=False),
+    LocalZipfileReader.name: ReaderSpec(LocalZipfileReader, _ALL, remote=False),
+    ZipseekLocalReader.name: ReaderSpec(ZipseekLocalReader, _ALL, remote=False),
+}
+
+#: The peers compared over the network, in table order.
+REMOTE_READERS = [name for name, spec in READERS.items() if spec.remote]
+
+
+def make_reader(job: Job) -> Reader:
+    """The reader object for ``job``."""
+    return READERS[job.reader].cls(job)
+
+
+def verify(job: Job, op: str, result: int | tuple[int, int]) -> None:
+    """Raise :class:`VerifyError` unless ``result`` matches what ``job`` expects."""
+    if op == "list":
+        if result != job.expect_entries:
+            raise VerifyError(f"listed {result} entries, expected {job.expect_entries}")
+        return
+    assert isinstance(result, tuple)
+    size, crc = result
+    if size != job.expect_size:
+        raise VerifyError(f"got {size} bytes, expected {job.expect_size}")
+    if crc != job.expect_crc:
+        raise VerifyError(f"CRC-32 {crc:08x}, expected {job.expect_crc:08x}")
