@@ -74,7 +74,9 @@ class DecodedStream:
         self._done = False
         self._ahead: ReadAhead | None = None
         if read_ahead:
-            self._ahead = ReadAhead(lambda: self._produce(_CHUNK), name=f"zipseek-decode {name}")
+            self._ahead = ReadAhead(
+                lambda: self._produce_full(_CHUNK), name=f"zipseek-decode {name}"
+            )
 
     @staticmethod
     def check_method(method: int, *, name: str) -> None:
@@ -113,6 +115,25 @@ class DecodedStream:
                     pass
             self._done = True
         return out
+
+    def _produce_full(self, want: int) -> bytes:
+        """Exactly ``want`` decoded bytes, fewer only at the end.
+
+        Whole chunks let the reader hand them to a caller reading the same size without
+        another copy (a full slice of ``bytes`` is the object itself).
+        """
+        first = self._produce(want)
+        if len(first) >= want or not first:
+            return first
+        parts = [first]
+        got = len(first)
+        while got < want:
+            more = self._produce(want - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        return b"".join(parts)
 
     def next(self, want: int = _CHUNK) -> bytes:
         """The next decoded chunk; ``b""`` at the verified end."""
