@@ -50,7 +50,7 @@ class IndexRegistry:
     def get(self, entry: ZipEntry) -> DeflateIndex | None:
         """The member's index, if one is known."""
         with self._lock:
-            index = self._memory.get(entry.index)
+            index = self._memory.get(entry.position)
         if index is not None or self._store is None:
             return index
         cached = self._store.get(self._key(entry))
@@ -67,13 +67,13 @@ class IndexRegistry:
         if index.size != entry.file_size or index.compress_size > entry.compress_size:
             return None
         with self._lock:
-            self._memory[entry.index] = index
+            self._memory[entry.position] = index
         return index
 
     def put(self, entry: ZipEntry, index: DeflateIndex) -> None:
         """Keep ``index`` in memory and on disk."""
         with self._lock:
-            self._memory[entry.index] = index
+            self._memory[entry.position] = index
         if self._store is not None:
             blob = CachedBlob(
                 self._engine.version, entry.header_offset, index.to_bytes(), time.time()

@@ -254,7 +254,7 @@ class _Extraction:
                 if previous.kind == "dir" and item.kind == "dir":
                     continue  # the same directory twice: harmless
                 if previous.key == item.key:
-                    reason = f"duplicate name (also member {previous.entry.index})"
+                    reason = f"duplicate name (also member {previous.entry.position})"
                 else:
                     reason = f"name collides with {previous.entry.name!r} (case or normalization)"
                 raise _refuse(entry, reason)

@@ -135,7 +135,7 @@ def _entry(
         raw_name=name.encode(),
         external_attr=0,
         create_system=3,
-        index=0,
+        position=0,
     )
 
 

@@ -51,6 +51,8 @@ def iter_extra(extra: bytes) -> list[tuple[int, bytes]]:
 
 
 def _find(extra: bytes, header_id: int) -> bytes | None:
+    if not extra:
+        return None
     for hid, data in iter_extra(extra):
         if hid == header_id:
             return data

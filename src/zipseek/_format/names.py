@@ -18,6 +18,8 @@ def decode_name(raw: bytes, flags: int) -> str:
     A name flagged UTF-8 that is not valid UTF-8 is decoded as CP437, so every name decodes and
     two different raw names never decode to the same text.
     """
+    if raw.isascii():
+        return raw.decode("ascii")  # the common case, and the same text in both encodings
     if flags & FLAG_UTF8:
         try:
             return raw.decode("utf-8")

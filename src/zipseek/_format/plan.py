@@ -365,23 +365,22 @@ class DirectoryPlan:
     def _parse_entries(
         self, cd_start: int, cd_end: int, base_offset: int, declared: int
     ) -> list[ZipEntry]:
-        buf = memoryview(self._window)[cd_start - self._window_start : cd_end - self._window_start]
+        window = self._window
+        offset = self._window_start
+        pos = cd_start - offset
+        stop = cd_end - offset
         entries: list[ZipEntry] = []
-        pos = 0
         limit = self.max_entries
-        while pos < len(buf):
-            if (
-                len(entries) >= declared
-                and bytes(buf[pos : pos + 4]) != CentralDirectoryHeader.SIGNATURE
-            ):
+        signature = CentralDirectoryHeader.SIGNATURE
+        while pos < stop:
+            count = len(entries)
+            if count >= declared and window[pos : pos + 4] != signature:
                 break  # a gap between the directory and its end record
-            if limit is not None and len(entries) >= limit:
+            if limit is not None and count >= limit:
                 raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
-            header, nxt = CentralDirectoryHeader.parse(buf, pos, cd_start + pos)
+            header, nxt = CentralDirectoryHeader.parse(window, pos, offset + pos, limit=stop)
             entries.append(
-                entry_from_header(
-                    header, index=len(entries), base_offset=base_offset, at=cd_start + pos
-                )
+                entry_from_header(header, index=count, base_offset=base_offset, at=offset + pos)
             )
             pos = nxt
         return entries

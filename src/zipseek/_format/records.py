@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from zipseek.errors import (
     CentralDirectoryError,
@@ -155,14 +155,7 @@ class Zip64EndOfCentralDirectory:
         return cls(*fields[1:])
 
 
-@dataclass(frozen=True, slots=True)
-class CentralDirectoryHeader:
-    """4.3.12 Central directory structure: one file header, raw fields (sizes not resolved)."""
-
-    SIGNATURE: ClassVar[bytes] = b"PK\x01\x02"
-    STRUCT: ClassVar[struct.Struct] = struct.Struct("<4s6H3L5H2L")
-    SIZE: ClassVar[int] = 46
-
+class _CentralDirectoryFields(NamedTuple):
     version_made_by: int
     version_needed: int
     flags: int
@@ -180,12 +173,28 @@ class CentralDirectoryHeader:
     extra: bytes
     comment: bytes
 
+
+class CentralDirectoryHeader(_CentralDirectoryFields):
+    """4.3.12 Central directory structure: one file header, raw fields (sizes not resolved).
+
+    Immutable like the other records, but a named tuple: listing parses one per entry, and a
+    frozen dataclass's ``__init__`` costs one ``object.__setattr__`` per field (16 here).
+    """
+
+    __slots__ = ()
+
+    SIGNATURE: ClassVar[bytes] = b"PK\x01\x02"
+    STRUCT: ClassVar[struct.Struct] = struct.Struct("<4s6H3L5H2L")
+    SIZE: ClassVar[int] = 46
+
     @classmethod
     def parse(
-        cls, buf: bytes | memoryview, pos: int, at: int
+        cls, buf: bytes | memoryview, pos: int, at: int, *, limit: int | None = None
     ) -> tuple[CentralDirectoryHeader, int]:
-        """Parse one header at ``buf[pos:]``; return it and the position after it."""
-        if pos + cls.SIZE > len(buf):
+        """Parse one header at ``buf[pos:]``, which must end by ``limit`` (default: the end of
+        ``buf``); return it and the position after it."""
+        limit = len(buf) if limit is None else limit
+        if pos + cls.SIZE > limit:
             raise CentralDirectoryError(
                 "the central directory ends in the middle of an entry",
                 offset=at,
@@ -217,7 +226,7 @@ class CentralDirectoryHeader:
                 record="central directory header",
             )
         end = pos + cls.SIZE + nlen + elen + clen
-        if end > len(buf):
+        if end > limit:
             raise CentralDirectoryError(
                 "a central directory entry's name, extra or comment runs past the directory",
                 offset=at,
@@ -225,8 +234,8 @@ class CentralDirectoryHeader:
             )
         p = pos + cls.SIZE
         name = bytes(buf[p : p + nlen])
-        extra = bytes(buf[p + nlen : p + nlen + elen])
-        comment = bytes(buf[p + nlen + elen : end])
+        extra = bytes(buf[p + nlen : p + nlen + elen]) if elen else b""
+        comment = bytes(buf[p + nlen + elen : end]) if clen else b""
         return (
             cls(
                 made_by,
