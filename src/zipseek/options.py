@@ -17,7 +17,7 @@ class OpenOptions(SourceOptions, total=False):
 
     Besides the source options (see :class:`zipseek.sources.resolve.SourceOptions`):
 
-    - ``tail_size``: bytes of the listing GET (default 1 MiB);
+    - ``tail_size``: bytes of the listing GET (default 256 KiB);
     - ``block_size``: random-access cache block (default 256 KiB);
     - ``cache_size``: block cache capacity in bytes (default 64 MiB);
     - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;

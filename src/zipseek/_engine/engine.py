@@ -28,9 +28,9 @@ T = TypeVar("T")
 class EngineConfig:
     """Tuning of the request plan. The defaults are what zipseek measured to work well on S3.
 
-    - ``tail_size``: bytes of the suffix GET that lists an archive. On S3 a 1 MiB GET costs
-      about as much as 64 KiB (first-byte latency dominates), and it holds the central directory
-      of archives with up to about 15,000 entries.
+    - ``tail_size``: bytes of the suffix GET that lists an archive. Measured through a
+      30 ms / 100 MB/s proxy, listing a ZIP64 archive took 45 ms at 64 KiB, 44 ms at 256 KiB
+      and 52 ms at 1 MiB; 256 KiB holds the central directory of about 4,000 entries.
     - ``block_size``: the unit of the random-access cache.
     - ``cache_size``: bytes the block cache may hold.
     - ``part_size`` / ``max_parallel``: how a large exact range (a huge central directory) is
@@ -42,7 +42,7 @@ class EngineConfig:
     - ``retries``: the :class:`RetryPolicy` for transient failures; broken bodies resume.
     """
 
-    tail_size: int = 1 << 20
+    tail_size: int = 256 << 10
     block_size: int = 256 << 10
     cache_size: int = 64 << 20
     part_size: int = 16 << 20
