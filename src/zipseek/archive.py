@@ -55,6 +55,7 @@ class ZipArchive:
         self._verify = reader_options.verify
         self._deflate_backend = reader_options.deflate_backend
         self._password = to_password(reader_options.password)
+        self._index_while_reading = reader_options.index_while_reading
         self._closed = False
         try:
             self._directory = list_archive(
@@ -162,6 +163,10 @@ class ZipArchive:
             deflate_backend=self._deflate_backend,
             password=to_password(password) if password is not None else self._password,
             index=self.index(entry),
+            on_index=(lambda index: self._indexes.put(entry, index))
+            if self._index_while_reading
+            else None,
+            index_spacing=DEFAULT_SPACING,
         )
 
     def data_span(self, member: str | ZipEntry) -> tuple[int, int]:

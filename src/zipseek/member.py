@@ -10,6 +10,7 @@ a warm one none); compressed members restart from their first byte on a backward
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from zipseek._codecs.crypto import crc_is_checked, decryption_pull
 from zipseek._codecs.registry import crc32
@@ -81,6 +82,8 @@ class MemberReader(io.BufferedIOBase):
         deflate_backend: str | None = None,
         password: bytes | None = None,
         index: DeflateIndex | None = None,
+        on_index: Callable[[DeflateIndex], None] | None = None,
+        index_spacing: int | None = None,
     ) -> None:
         super().__init__()
         # What close() and __repr__ touch exists before anything can raise: a half-built
@@ -99,6 +102,9 @@ class MemberReader(io.BufferedIOBase):
         self._password = password
         # A checkpoint index lets a plain deflate member restart near any position.
         self._index = index if entry.compress_type == 8 and not entry.is_encrypted else None
+        # Build an index as a by-product of this read (when asked, and none is known yet).
+        self._on_index = on_index if self._index is None else None
+        self._index_spacing = index_spacing
         # Encrypted members decrypt in order; they never take the random-access path.
         self._seekable_raw = entry.compress_type == 0 and not entry.is_encrypted
         self._check_crc = verify and crc_is_checked(entry)
@@ -176,6 +182,9 @@ class MemberReader(io.BufferedIOBase):
             read_ahead=(method != 0 or entry.is_encrypted) and big,
             ends_at_size=method == 14 and not entry.flag_bits & _LZMA_EOS_FLAG,
             checkpoint=checkpoint,
+            index_spacing=self._index_spacing
+            if self._on_index is not None and produced == 0 and checkpoint is None
+            else None,
         )
 
     # --- io.BufferedIOBase ----------------------------------------------------------------
@@ -348,6 +357,9 @@ class MemberReader(io.BufferedIOBase):
         stream = self._stream
         if stream is not None and self._buffer_pos >= len(self._buffer):
             extra = stream.next(1)
+            built = stream.indexer.index if stream.indexer is not None else None
+            if not extra and built is not None and self._on_index is not None:
+                self._on_index(built)
             if extra:
                 raise SizeMismatchError(
                     f"member {self.name!r} decodes to more than its declared {self._size} bytes",

@@ -32,7 +32,9 @@ class OpenOptions(SourceOptions, total=False):
     - ``password``: for encrypted members (ZipCrypto, WinZip AES), str or bytes;
     - ``directory_cache``: keep listings of remote archives on disk (default True: in the
       user's cache dir; a path: there; False: never). Reopening an unchanged archive then
-      costs one conditional request (304), or none within ``cache_ttl`` seconds (default 0).
+      costs one conditional request (304), or none within ``cache_ttl`` seconds (default 0);
+    - ``index_while_reading``: a full sequential read of a deflate member also builds its
+      checkpoint index (default False: it decodes through zlib, ~1.6x slower than isal here).
     """
 
     tail_size: int
@@ -50,6 +52,7 @@ class OpenOptions(SourceOptions, total=False):
     password: str | bytes
     directory_cache: bool | str
     cache_ttl: float
+    index_while_reading: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class ReaderOptions:
     password: str | bytes | None = None
     directory_cache: bool | str = True
     cache_ttl: float = 0.0
+    index_while_reading: bool = False
 
 
 _ENGINE_KEYS = frozenset(
@@ -78,7 +82,15 @@ _ENGINE_KEYS = frozenset(
     }
 )
 _READER_KEYS = frozenset(
-    {"max_entries", "verify", "deflate_backend", "password", "directory_cache", "cache_ttl"}
+    {
+        "max_entries",
+        "verify",
+        "deflate_backend",
+        "password",
+        "directory_cache",
+        "cache_ttl",
+        "index_while_reading",
+    }
 )
 
 

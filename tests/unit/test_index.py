@@ -155,3 +155,17 @@ def test_member_splits_cover_the_member_exactly(archive_path: Path, payload: byt
     assert b"".join(lines) == payload  # every line exactly once, none cut
     assert all(piece.endswith(b"\n") for piece in lines[:-1])
     zipseek.clear_archive_cache()
+
+
+def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload: bytes) -> None:
+    with zipseek.open_archive(archive_path, index_while_reading=True) as archive:
+        assert archive.index("big.csv") is None
+        assert archive.read("big.csv") == payload
+        index = archive.index("big.csv")
+        assert index is not None
+        assert index.size == len(payload)
+        with archive.open("big.csv") as f:
+            f.seek(20 * MiB)
+            assert f.read(100) == payload[20 * MiB : 20 * MiB + 100]
+    with zipseek.open_archive(archive_path) as again:
+        assert again.index("big.csv") is not None  # kept on disk for the next process
