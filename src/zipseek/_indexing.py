@@ -10,6 +10,7 @@ against the pinned version). :func:`build_index` makes one with a full decode.
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import threading
 import time
@@ -25,8 +26,19 @@ from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory
 from zipseek.errors import DecompressionError, UnsupportedError
 from zipseek.member import locate_member
+from zipseek.sources.base import ObjectVersion
 
-__all__ = ["DEFAULT_SPACING", "IndexRegistry", "build_index", "iter_parallel", "sozip_index"]
+__all__ = [
+    "DEFAULT_SPACING",
+    "IndexRegistry",
+    "build_index",
+    "iter_parallel",
+    "pack_sidecar",
+    "sozip_index",
+    "unpack_sidecar",
+]
+
+_SIDECAR_MAGIC = b"zipseek-index-sidecar 1\n"
 
 #: Checkpoint spacing in output bytes. At 8 MiB an index costs about 0.4-0.7 % of a text
 #: member's compressed size, and a seek decodes at most 8 MiB (about 15 ms with isal).
@@ -79,6 +91,59 @@ class IndexRegistry:
                 self._engine.version, entry.header_offset, index.to_bytes(), time.time()
             )
             self._store.put(self._key(entry), blob)
+
+
+def pack_sidecar(version: ObjectVersion, items: list[tuple[ZipEntry, DeflateIndex]]) -> bytes:
+    """Indexes of several members of one archive version, in one versioned file."""
+    table = []
+    blobs = []
+    for entry, index in items:
+        blob = index.to_bytes()
+        table.append(
+            {
+                "name": entry.name,
+                "header_offset": entry.header_offset,
+                "crc": entry.crc,
+                "compress_size": entry.compress_size,
+                "length": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+            }
+        )
+        blobs.append(blob)
+    header = {"size": version.size, "etag": version.etag, "members": table}
+    return _SIDECAR_MAGIC + json.dumps(header).encode() + b"\n" + b"".join(blobs)
+
+
+def unpack_sidecar(
+    data: bytes, version: ObjectVersion, by_offset: dict[int, ZipEntry]
+) -> list[tuple[ZipEntry, DeflateIndex]]:
+    """The indexes in a sidecar that belong to this archive version; others are skipped.
+
+    A sidecar made from another version of the archive, or a corrupt one, yields nothing.
+    """
+    if not data.startswith(_SIDECAR_MAGIC):
+        return []
+    try:
+        end = data.index(b"\n", len(_SIDECAR_MAGIC))
+        header = json.loads(data[len(_SIDECAR_MAGIC) : end])
+        if header["size"] != version.size or header["etag"] != version.etag:
+            return []
+        out = []
+        pos = end + 1
+        for item in header["members"]:
+            blob = data[pos : pos + int(item["length"])]
+            pos += int(item["length"])
+            entry = by_offset.get(int(item["header_offset"]))
+            if entry is None or entry.crc != item["crc"] or entry.name != item["name"]:
+                continue
+            if hashlib.sha256(blob).hexdigest() != item["sha256"]:
+                continue
+            index = DeflateIndex.from_bytes(blob)
+            if index.size == entry.file_size:
+                out.append((entry, index))
+        return out
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def build_index(

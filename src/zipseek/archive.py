@@ -23,7 +23,9 @@ from zipseek._indexing import (
     IndexRegistry,
     build_index,
     iter_parallel,
+    pack_sidecar,
     sozip_index,
+    unpack_sidecar,
 )
 from zipseek._listing import CachePolicy, list_archive
 from zipseek.member import MemberReader, locate_member
@@ -31,6 +33,7 @@ from zipseek.options import OpenOptions, ReaderOptions, split_options
 from zipseek.sources.base import Source
 from zipseek.sources.memory import MemorySource
 from zipseek.sources.resolve import SourceOptions, open_source
+from zipseek.sources.write import write_object
 
 __all__ = ["ZipArchive", "open_archive"]
 
@@ -47,6 +50,7 @@ class ZipArchive:
     ) -> None:
         source_options, engine_config, reader_options = split_options(options)
         source = open_source(target, **source_options)
+        self._source_options = source_options
         self._engine = Engine(source, engine_config)
         policy = _cache_policy(source, source_options, reader_options)
         if policy.cache is not None:
@@ -214,6 +218,39 @@ class ZipArchive:
         )
         self._indexes.put(entry, index)
         return index
+
+    def save_indexes(self, target: str) -> int:
+        """Write every known index of this archive to a sidecar (a path or ``s3://`` URL).
+
+        Other machines load it with :meth:`load_indexes` (``zipseek index`` + ``--sidecar``
+        does both): an index is built once and used everywhere. Returns how many were saved.
+        """
+        self._check_open()
+        items = []
+        for entry in self._directory.entries:
+            found = self.index(entry)
+            if found is not None:
+                items.append((entry, found))
+        write_object(target, pack_sidecar(self._engine.version, items), **self._source_options)
+        return len(items)
+
+    def load_indexes(self, target: str) -> int:
+        """Read a sidecar written by :meth:`save_indexes`; return how many indexes applied.
+
+        Indexes made from another version of the archive (ETag), or a corrupt sidecar, are
+        ignored: they never yield wrong bytes.
+        """
+        self._check_open()
+        source = open_source(target, **self._source_options)
+        try:
+            data = source.read_tail(1 << 40).data
+        finally:
+            source.close()
+        by_offset = {e.header_offset: e for e in self._directory.entries}
+        items = unpack_sidecar(data, self._engine.version, by_offset)
+        for entry, found in items:
+            self._indexes.put(entry, found)
+        return len(items)
 
     def iter_parallel(
         self,

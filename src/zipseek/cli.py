@@ -555,6 +555,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
                         f"  indexed: {_shown(entry.name)}  {len(index.checkpoints)} checkpoints, "
                         f"{size:,} bytes ({share:.2f}% of its compressed size)"
                     )
+        if args.sidecar:
+            saved = archive.save_indexes(args.sidecar)
+            if not args.quiet:
+                _line(f"saved {saved} index{'es' if saved != 1 else ''} to {args.sidecar}")
     return EXIT_OK
 
 
@@ -973,6 +977,12 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("patterns", metavar="MEMBER", nargs="*", help="members (default: all)")
     index.add_argument(
         "--spacing", type=float, default=8.0, metavar="MIB", help="checkpoint spacing (default: 8)"
+    )
+    index.add_argument(
+        "--sidecar",
+        metavar="URL",
+        help="also write the indexes to this path or s3:// URL, for other machines "
+        "(ZipArchive.load_indexes reads it)",
     )
     index.set_defaults(func=_cmd_index)
 

@@ -661,6 +661,10 @@ def test_index_builds_and_keeps_checkpoints(tmp_path: Path) -> None:
     assert "checkpoints" in out
     assert "s.bin" not in out
     assert list((cache / "indexes").glob("*.zsdc"))
+    sidecar = tmp_path / "text.zip.zsx"
+    result = run("index", path, "--sidecar", sidecar, "-q", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert sidecar.stat().st_size > 0
     result = run("index", path, "s.bin", env={"ZIPSEEK_CACHE_DIR": str(cache)})
     assert result.returncode == 0
     assert "no unencrypted deflate members" in result.stdout.decode()

@@ -169,3 +169,25 @@ def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload:
             assert f.read(100) == payload[20 * MiB : 20 * MiB + 100]
     with zipseek.open_archive(archive_path) as again:
         assert again.index("big.csv") is not None  # kept on disk for the next process
+
+
+def test_a_sidecar_carries_indexes_to_another_machine(
+    archive_path: Path, payload: bytes, tmp_path: Path
+) -> None:
+    sidecar = tmp_path / "idx.zip.zsx"
+    with zipseek.open_archive(archive_path, directory_cache=False) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+        assert archive.save_indexes(str(sidecar)) == 1
+    with zipseek.open_archive(archive_path, directory_cache=False) as fresh:
+        assert fresh.index("big.csv") is None  # no cache: a machine that never built it
+        assert fresh.load_indexes(str(sidecar)) == 1
+        with fresh.open("big.csv") as f:
+            f.seek(22 * MiB)
+            assert f.read(64) == payload[22 * MiB : 22 * MiB + 64]
+    other = tmp_path / "other.zip"
+    other.write_bytes(build_zip([RawMember("big.csv", payload[::-1], 8)]))
+    with zipseek.open_archive(other, directory_cache=False) as changed:
+        assert changed.load_indexes(str(sidecar)) == 0  # another archive: ignored
+    sidecar.write_bytes(sidecar.read_bytes()[:-10])
+    with zipseek.open_archive(archive_path, directory_cache=False) as damaged:
+        assert damaged.load_indexes(str(sidecar)) == 0
