@@ -9,7 +9,7 @@ from typing import Any
 from zipseek._codecs.base import IN_CHUNK, Decoder, Pull
 from zipseek.errors import DecompressionError
 
-__all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend"]
+__all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend", "inflate_aligned"]
 
 #: A loader returns (decompressobj factory, the library's error class), or None if missing.
 _Loader = Callable[[], "tuple[Callable[..., Any], type[Exception]] | None"]
@@ -53,6 +53,25 @@ def available_backends() -> list[str]:
 def best_backend() -> str:
     """The fastest importable back-end."""
     return available_backends()[0]
+
+
+def inflate_aligned(
+    data: bytes, window: bytes, size: int, *, name: str | None = None, backend: str | None = None
+) -> bytes:
+    """Inflate up to ``size`` bytes of raw deflate ``data`` that starts on a byte boundary,
+    with ``window`` as the history, in one call of the fastest back-end."""
+    loaded = BACKENDS[backend or best_backend()]()
+    if loaded is None:
+        raise ValueError(f"inflater back-end {backend!r} is not installed")
+    factory, error = loaded
+    try:
+        obj = factory(-15, zdict=window) if window else factory(-15)
+        out: bytes = obj.decompress(data, size)
+    except error as exc:
+        raise DecompressionError(
+            f"member {name!r}: corrupt deflate data ({exc})", name=name
+        ) from exc
+    return out
 
 
 class DeflateDecoder(Decoder):
