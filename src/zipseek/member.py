@@ -124,7 +124,14 @@ class MemberReader(io.BufferedIOBase):
 
     # --- opening ---------------------------------------------------------------------------
 
-    def _raw(self, start: int, end: int, *, initial_ahead: int | None = None) -> SequentialReader:
+    def _raw(
+        self,
+        start: int,
+        end: int,
+        *,
+        initial_ahead: int | None = None,
+        first_end: int | None = None,
+    ) -> SequentialReader:
         """A stream of this member's bytes. A compressed member is decoded slower than it
         arrives, so its read-ahead is capped lower: more would only hold memory."""
         compressed = self.entry.compress_type != 0 or self.entry.is_encrypted
@@ -133,6 +140,7 @@ class MemberReader(io.BufferedIOBase):
             end,
             initial_ahead=initial_ahead,
             max_ahead=_COMPRESSED_AHEAD if compressed else None,
+            first_end=first_end,
         )
 
     def _open_layout(self) -> tuple[MemberLayout, SequentialReader]:
@@ -236,7 +244,17 @@ class MemberReader(io.BufferedIOBase):
     def _jump(self, checkpoint: Checkpoint) -> None:
         """Restart decoding at an index checkpoint: one GET from there, no decoding before it."""
         self._close_stream()
-        raw = self._raw(self._layout.data_start + checkpoint.raw_start, self._layout.data_end)
+        # The first GET stops two checkpoints on (at most two spacings of output): a seek is
+        # usually followed by a short read. Reading on fetches the rest, in parallel.
+        assert self._index is not None
+        points = self._index.checkpoints
+        later = [cp.in_pos for cp in points if cp.out_pos > checkpoint.out_pos][:2]
+        first_end = self._layout.data_start + later[-1] if len(later) == 2 else None
+        raw = self._raw(
+            self._layout.data_start + checkpoint.raw_start,
+            self._layout.data_end,
+            first_end=first_end,
+        )
         self._stream = self._decoded(raw, produced=checkpoint.out_pos, checkpoint=checkpoint)
         self._pos = checkpoint.out_pos
         self._crc = 0

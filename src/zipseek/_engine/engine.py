@@ -245,13 +245,23 @@ class Engine:
         *,
         initial_ahead: int | None = None,
         max_ahead: int | None = None,
+        first_end: int | None = None,
     ) -> SequentialReader:
         """A reader that streams ``[start, end)`` in order.
 
         ``max_ahead`` lowers the configured cap for this reader (a compressed member is
         decoded slower than it arrives: more read-ahead would only hold memory).
+        ``first_end`` bounds the first GET (a seek expects to read a little from there); what
+        lies past it is fetched only if the reader gets there.
         """
-        return SequentialReader(self, start, end, initial_ahead=initial_ahead, max_ahead=max_ahead)
+        return SequentialReader(
+            self,
+            start,
+            end,
+            initial_ahead=initial_ahead,
+            max_ahead=max_ahead,
+            first_end=first_end,
+        )
 
     def prefetcher(
         self,
@@ -297,12 +307,14 @@ class SequentialReader:
         *,
         initial_ahead: int | None = None,
         max_ahead: int | None = None,
+        first_end: int | None = None,
     ) -> None:
         self._engine = engine
         self.pos = start
         self.end = end
         self._initial_ahead = initial_ahead
         self._max_ahead = max_ahead
+        self._first_end = first_end
         self._prefetcher: Prefetcher | None = None
         self._direct: RangeStream | None = None
         self._direct_end = start
@@ -333,6 +345,11 @@ class SequentialReader:
                     self._engine.stats.add_cache(hits=1)
                     self.pos += len(cached)
                     return cached
+                first_end, self._first_end = self._first_end, None
+                if first_end is not None and self.pos < first_end < self.end:
+                    self._direct = self._engine.open_stream(self.pos, first_end)
+                    self._direct_end = first_end
+                    return self.read(size)
                 if self.end - self.pos > self._engine.config.chunk_size:
                     self._prefetcher = self._engine.prefetcher(
                         self.pos,
