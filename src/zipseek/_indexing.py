@@ -303,7 +303,7 @@ def iter_parallel(
         raw_end = nxt.in_pos if nxt is not None else layout.data_end - layout.data_start
         jobs.append((cp, raw_end, (nxt.out_pos if nxt else entry.file_size) - cp.out_pos))
     base = layout.data_start
-    raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1])
+    raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
     buf = bytearray()
     buf_start = jobs[0][0].raw_start  # member-relative position of buf[0]
     pool = ThreadPoolExecutor(

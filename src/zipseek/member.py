@@ -38,7 +38,7 @@ __all__ = ["MemberReader", "locate_member"]
 _OUT_CHUNK = 1 << 20
 #: Read-ahead cap for compressed members: decoding (~650 MB/s of output with isal, so ~200 MB/s
 #: of input at 3:1) is slower than 3 GETs in flight deliver; more would only hold memory.
-_COMPRESSED_AHEAD = 48 << 20
+_COMPRESSED_AHEAD = 40 << 20
 _LZMA_EOS_FLAG = 0x2
 #: Contiguous reads (after a seek) before a stored member switches back to streaming.
 _SEQUENTIAL_AFTER = 4

@@ -21,8 +21,8 @@ class OpenOptions(SourceOptions, total=False):
     - ``block_size``: random-access cache block (default 256 KiB);
     - ``cache_size``: block cache capacity in bytes (default 64 MiB);
     - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;
-    - ``chunk_size``, ``concurrency``, ``max_ahead``: sequential streaming (16 MiB GETs, 8 in
-      flight, at most 128 MiB fetched ahead of the reader; 48 MiB for compressed members);
+    - ``chunk_size``, ``concurrency``, ``max_ahead``: sequential streaming (8 MiB GETs, 8 in
+      flight, at most 64 MiB fetched ahead of the reader; 40 MiB for compressed members);
     - ``retries``: a :class:`zipseek.RetryPolicy` (default: 6 attempts, backoff from 0.1 s
       capped at 5 s with jitter, 300 s per GET); broken bodies resume from the last good byte;
     - ``max_entries``: refuse archives with more entries (default: no cap beyond what the

@@ -37,8 +37,9 @@ class EngineConfig:
       split into parallel GETs.
     - ``chunk_size`` / ``concurrency`` / ``max_ahead``: sequential streaming: bytes per GET,
       GETs in flight, and the cap on bytes fetched ahead of the reader (its memory). Measured
-      through a 30 ms / 100 MB/s-per-connection proxy: 16 MiB x 8 streamed 469 MB/s, 8 MiB x 8
-      390 MB/s, 16 MiB x 4 303 MB/s (benchmarks/results).
+      through a 30 ms / 100 MB/s-per-connection proxy on a 1 GB stored member: 8 MiB x 8 took
+      2.33 s at 97 MB peak RSS, 16 MiB x 8 2.26 s at 148-206 MB, 8 MiB x 16 2.11 s at 153 MB
+      (benchmarks/results): 8 x 8 keeps memory well under 150 MB for 3% of the speed.
     - ``retries``: the :class:`RetryPolicy` for transient failures; broken bodies resume.
     """
 
@@ -47,9 +48,9 @@ class EngineConfig:
     cache_size: int = 64 << 20
     part_size: int = 16 << 20
     max_parallel: int = 8
-    chunk_size: int = 16 << 20
+    chunk_size: int = 8 << 20
     concurrency: int = 8
-    max_ahead: int = 128 << 20
+    max_ahead: int = 64 << 20
     retries: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:

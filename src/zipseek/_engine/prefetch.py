@@ -89,7 +89,9 @@ class Prefetcher:
     # --- scheduling -------------------------------------------------------------------------
 
     def _allowed_ahead(self) -> int:
-        consumed = self.pos - self._origin
+        # The first piece does not count: a reader that only parses a local header (and then
+        # seeks away) must not set a second GET going.
+        consumed = max(0, self.pos - self._origin - _PIECE)
         cfg = self._config
         return min(cfg.max_ahead, cfg.initial_ahead + 2 * consumed)
 
