@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "member": {"_format", "_codecs", "_engine", "sources", "_decode", "_io"},
     "options": {"_engine", "sources"},
     "_listing": {"_engine", "_format", "sources"},
-    "_indexing": {"_codecs", "_decode", "_engine", "_format", "member"},
+    "_indexing": {"_codecs", "_decode", "_engine", "_format", "member", "sources"},
     "archive": {
         "_format",
         "_codecs",
