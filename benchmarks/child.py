@@ -3,8 +3,10 @@
 The parent (:mod:`benchmarks.run`) writes a :class:`~benchmarks.readers.Job` as JSON on
 stdin.  The child sets the reader up (untimed), times the operation including closing,
 verifies the result, and prints one line ``RESULT {json}`` on stdout with the seconds, the
-peak RSS of the process (``VmHWM``, so each reader's memory is measured alone), CPU time
-and any failure.  Requests and bytes are counted by the parent's proxy, not here.
+peak RSS of the process (``VmHWM``, so each reader's memory is measured alone), CPU time,
+when the archive had been listed (``opened_at``, ``time.monotonic()``, for ``seek``), what
+the reader noted (``extra``) and any failure.  Requests and bytes are counted by the
+parent's proxy, not here.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         out["result"] = list(result) if isinstance(result, tuple) else result
         out["notes"] = reader.notes
+        out["extra"] = reader.extra
+        if reader.opened_at is not None:
+            out["opened_at"] = reader.opened_at
         module = sys.modules.get("zipseek")
         if module is not None:
             out["zipseek_path"] = str(getattr(module, "__file__", ""))

@@ -29,6 +29,8 @@ __all__ = [
     "MemberInfo",
     "Recipe",
     "ensure_data",
+    "expected_random_crc",
+    "expected_seek_crc",
     "random_positions",
     "sensor_csv_chunks",
 ]
@@ -350,3 +352,21 @@ def expected_random_crc(path: Path, data_offset: int, positions: Sequence[int], 
             f.seek(data_offset + pos)
             crc = zlib.crc32(f.read(size), crc)
     return crc
+
+
+def expected_seek_crc(path: Path, member: str, offset: int, size: int) -> int:
+    """CRC-32 of ``size`` bytes at ``offset`` of ``member``, read with stdlib zipfile."""
+    with zipfile.ZipFile(path) as zf, zf.open(member) as f:
+        f.seek(offset)
+        parts: list[bytes] = []
+        left = size
+        while left > 0:
+            chunk = f.read(left)
+            if not chunk:
+                break
+            parts.append(chunk)
+            left -= len(chunk)
+    data = b"".join(parts)
+    if len(data) != size:
+        raise RuntimeError(f"{member} has fewer than {offset + size} bytes")
+    return zlib.crc32(data)

@@ -1,10 +1,11 @@
 """The readers under test, as run inside a benchmark child process.
 
-Each reader does one operation (``list``, ``read`` or ``random``) on one archive and verifies
-what it got: the entry count, or the member's size and CRC-32 (computed here over every byte
-handed back, on top of whatever the reader checks itself), or the CRC-32 of the concatenated
-random reads.  Set-up that is not specific to the archive -- importing, making a boto3 client
-or an s3fs session -- happens in :meth:`Reader.setup`, outside the timed part.
+Each reader does one operation (``list``, ``read``, ``random``, ``seek`` or ``parallel``) on one
+archive and verifies what it got: the entry count, or the member's size and CRC-32 (computed
+here over every byte handed back, on top of whatever the reader checks itself), or the CRC-32
+of the concatenated random reads, or of the bytes read after one seek.  Set-up that is not
+specific to the archive -- importing, making a boto3 client or an s3fs session -- happens in
+:meth:`Reader.setup`, outside the timed part.
 
 Peers are imported lazily, so a missing peer fails only its own rows.
 """
@@ -15,6 +16,7 @@ import io
 import struct
 import sys
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -52,7 +54,8 @@ class Job:
 
     ``endpoint`` is the proxy the reader must go through; ``http_url`` is the object's plain
     URL through that proxy (the bucket is public).  ``positions`` are offsets inside the
-    member for ``random``; ``options`` are zipseek options (``chunk_size=`` etc.).
+    member for ``random``; ``seek_offset`` and ``seek_size`` the one read of ``seek``;
+    ``options`` are zipseek options (``chunk_size=`` etc.).
     """
 
     reader: str
@@ -74,6 +77,8 @@ class Job:
     compress_size: int = 0
     positions: list[int] = field(default_factory=list)
     read_size: int = 4096
+    seek_offset: int = 0
+    seek_size: int = 0
     options: dict[str, int] = field(default_factory=dict)
 
 
@@ -82,7 +87,7 @@ class VerifyError(Exception):
 
 
 class Reader:
-    """Base class: one reader's ``list``, ``read`` and ``random`` operations."""
+    """Base class: one reader's ``list``, ``read``, ``random``, ``seek`` and ``parallel``."""
 
     #: Human-readable name, also the key in :data:`READERS`.
     name = ""
@@ -90,6 +95,15 @@ class Reader:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.notes: list[str] = []
+        #: ``time.monotonic()`` when the archive had been listed (``seek`` only): the parent
+        #: counts the requests its proxy saw after that moment (the clock is system-wide).
+        self.opened_at: float | None = None
+        #: Anything else worth keeping in the result (JSON-serializable).
+        self.extra: dict[str, Any] = {}
+
+    def mark_opened(self) -> None:
+        """Note that the archive is listed: later requests are the operation's own."""
+        self.opened_at = time.monotonic()
 
     @property
     def s3_url(self) -> str:
@@ -110,6 +124,14 @@ class Reader:
     def random(self) -> tuple[int, int]:
         """Do the random reads in order; return (bytes, CRC-32 of their concatenation)."""
         raise NotImplementedError(f"{self.name} cannot seek")
+
+    def seek(self) -> tuple[int, int]:
+        """Open the member, seek to ``seek_offset``, read ``seek_size``; return (bytes, CRC)."""
+        raise NotImplementedError(f"{self.name} cannot seek in a member")
+
+    def parallel(self) -> tuple[int, int]:
+        """Decode the whole member (in parallel where the reader can); return (size, CRC)."""
+        raise NotImplementedError(f"{self.name} cannot decode in parallel")
 
     def close(self) -> None:
         """Release what :meth:`setup` made (timed, as part of the operation)."""
@@ -219,6 +241,118 @@ class ZipseekReader(Reader):
             self.notes.append(f"zipseek stats: {archive.stats}")
             return result
 
+    #: For ``seek`` and ``parallel``: whether the member's checkpoint index must be known
+    #: (found in ``$ZIPSEEK_CACHE_DIR/indexes``, built there by the parent's set-up child) or
+    #: must not be (a fresh cache directory). Checked, so a cell never measures the wrong case.
+    want_index: bool | None = None
+
+    def _check_index(self, archive: Any) -> None:
+        known = archive.index(self.job.member) is not None
+        self.extra["index_known"] = known
+        if self.want_index is not None and known != self.want_index:
+            state = "no checkpoint index was found" if self.want_index else "an index was found"
+            raise VerifyError(f"{state} for {self.job.member} (ZIPSEEK_CACHE_DIR set-up)")
+
+    def seek(self) -> tuple[int, int]:
+        """``archive.open(member)``, ``seek(offset)``, ``read(size)``."""
+        with self._open() as archive:
+            self.mark_opened()
+            listed = archive.stats.requests
+            with archive.open(self.job.member) as member:
+                self._check_index(archive)
+                member.seek(self.job.seek_offset)
+                data = read_exactly(member, self.job.seek_size)
+            self.extra["zipseek_requests_after_open"] = archive.stats.requests - listed
+            self.notes.append(f"zipseek stats: {archive.stats}")
+            return len(data), crc32(data, 0)
+
+    def parallel(self) -> tuple[int, int]:
+        """The sequential baseline: ``archive.open(member)`` read in 1 MiB chunks."""
+        return self.read()
+
+    def build_index(self) -> tuple[int, int]:
+        """Set-up, not a measurement: ``archive.build_index(member)`` into the disk cache.
+
+        Returns (the member size the index covers, 0); the index's size and checkpoints go to
+        :attr:`extra`. The index is read back from its bytes to check it round-trips.
+        """
+        with self._open() as archive:
+            listed = archive.stats.requests, archive.stats.bytes_fetched
+            t0 = time.perf_counter()
+            index = archive.build_index(self.job.member)
+            seconds = time.perf_counter() - t0
+            blob = index.to_bytes()
+            again = type(index).from_bytes(blob)
+            if again.checkpoints != index.checkpoints:
+                raise VerifyError("the index does not round-trip through to_bytes/from_bytes")
+            self.extra.update(
+                build_seconds=seconds,
+                index_bytes=len(blob),
+                checkpoints=len(index.checkpoints),
+                spacing=index.spacing,
+                member_size=index.size,
+                compress_size=index.compress_size,
+                build_requests=archive.stats.requests - listed[0],
+                build_bytes_fetched=archive.stats.bytes_fetched - listed[1],
+            )
+            self.notes.append(f"zipseek stats: {archive.stats}")
+            return index.size, 0
+
+
+class ZipseekIndexedReader(ZipseekReader):
+    """zipseek with the member's checkpoint index already in its disk cache."""
+
+    name = "zipseek + index"
+    want_index = True
+
+
+class ZipseekNoIndexReader(ZipseekReader):
+    """zipseek with an empty disk cache: a seek in a deflate member decodes from its start."""
+
+    name = "zipseek (no index)"
+    want_index = False
+
+    def parallel(self) -> tuple[int, int]:
+        """Not this reader's case."""
+        raise NotImplementedError("the parallel scenario compares zipseek and iter_parallel")
+
+
+class ZipseekParallelReader(ZipseekReader):
+    """``archive.iter_parallel(member, workers=N)`` from a prebuilt index."""
+
+    workers = 2
+    want_index = True
+
+    def parallel(self) -> tuple[int, int]:
+        """Every piece in order, CRC'd as it comes."""
+        total = 0
+        crc = 0
+        with self._open() as archive:
+            self._check_index(archive)
+            for piece in archive.iter_parallel(self.job.member, workers=self.workers):
+                total += len(piece)
+                crc = crc32(piece, crc)
+            self.notes.append(f"zipseek stats: {archive.stats}")
+        return total, crc
+
+    def seek(self) -> tuple[int, int]:
+        """Not this reader's case."""
+        raise NotImplementedError("iter_parallel reads ranges, not one seek")
+
+
+def _parallel_reader(workers: int) -> type[ZipseekParallelReader]:
+    class Parallel(ZipseekParallelReader):
+        pass
+
+    Parallel.name = f"zipseek iter_parallel (workers={workers})"
+    Parallel.workers = workers
+    Parallel.__name__ = Parallel.__qualname__ = f"ZipseekParallel{workers}Reader"
+    return Parallel
+
+
+#: ``iter_parallel`` with 2, 3 and 4 workers.
+PARALLEL_READERS = [_parallel_reader(n) for n in (2, 3, 4)]
+
 
 class ZipseekLocalReader(ZipseekReader):
     """zipseek's native API on the local file (no network)."""
@@ -233,6 +367,15 @@ class ZipseekLocalReader(ZipseekReader):
 
     def _open(self) -> Any:
         return self._zipseek.open_archive(self.job.local_path, **dict(self.job.options))
+
+
+class ZipseekLocalParallelReader(ZipseekParallelReader):
+    """``iter_parallel`` on the local file: the decoding speed-up without network or proxy."""
+
+    name = "zipseek iter_parallel (local file, workers=2)"
+    workers = 2
+    setup = ZipseekLocalReader.setup
+    _open = ZipseekLocalReader._open
 
 
 # --- zipfile over a file object ----------------------------------------------------------------
@@ -267,6 +410,23 @@ class ZipfileReader(Reader):
         try:
             with zipfile.ZipFile(raw) as zf, zf.open(self.job.member) as member:
                 return read_stream(member)
+        finally:
+            raw.close()
+
+    def seek(self) -> tuple[int, int]:
+        """``ZipFile(f).open(member)``, ``seek(offset)``, ``read(size)``.
+
+        For a deflate member ``ZipExtFile.seek`` decodes forward to the offset (there is no
+        other way without an index) through the file object.
+        """
+        raw = self.open_raw()
+        try:
+            with zipfile.ZipFile(raw) as zf:
+                self.mark_opened()
+                with zf.open(self.job.member) as member:
+                    member.seek(self.job.seek_offset)
+                    data = read_exactly(member, self.job.seek_size)
+                return len(data), crc32(data, 0)
         finally:
             raw.close()
 
@@ -409,6 +569,15 @@ class RemotezipReader(Reader):
         with self._open() as zf, zf.open(self.job.member) as member:
             return read_stream(member)
 
+    def seek(self) -> tuple[int, int]:
+        """``RemoteZip(url).open(member)``, ``seek(offset)`` (decodes forward), ``read(size)``."""
+        with self._open() as zf:
+            self.mark_opened()
+            with zf.open(self.job.member) as member:
+                member.seek(self.job.seek_offset)
+                data = read_exactly(member, self.job.seek_size)
+            return len(data), crc32(data, 0)
+
     def random(self) -> tuple[int, int]:
         """``ZipExtFile.seek`` + read; only on Python 3.12+, where seeking is direct."""
         if not DIRECT_STORED_SEEK:
@@ -487,9 +656,13 @@ class ReaderSpec:
     ops: frozenset[str]
     remote: bool = True
     why_not: dict[str, str] = field(default_factory=dict)
+    #: The child's ZIPSEEK_CACHE_DIR gets the member's prebuilt checkpoint index.
+    needs_index: bool = False
+    #: Compared in every main scenario (else only in the scenarios that list it).
+    in_main: bool = True
 
 
-_ALL = frozenset({"list", "read", "random"})
+_ALL = frozenset({"list", "read", "random", "seek"})
 _RANDOM_NA = (
     "n/a: needs Python 3.12+ (3.11's ZipExtFile.seek reads through the member; "
     "remotezip's file object cannot seek outside a member read)"
@@ -497,25 +670,47 @@ _RANDOM_NA = (
 
 #: Every reader, in table order.
 READERS: dict[str, ReaderSpec] = {
-    ZipseekReader.name: ReaderSpec(ZipseekReader, _ALL),
+    ZipseekReader.name: ReaderSpec(ZipseekReader, _ALL | {"parallel", "build_index"}),
     RemoteFileReader.name: ReaderSpec(RemoteFileReader, _ALL),
     S3fsReader.name: ReaderSpec(S3fsReader, _ALL),
     SmartOpenReader.name: ReaderSpec(SmartOpenReader, _ALL),
     RemotezipReader.name: ReaderSpec(
         RemotezipReader,
-        _ALL if DIRECT_STORED_SEEK else frozenset({"list", "read"}),
+        _ALL if DIRECT_STORED_SEEK else frozenset({"list", "read", "seek"}),
         why_not={} if DIRECT_STORED_SEEK else {"random": _RANDOM_NA},
     ),
     Boto3DownloadReader.name: ReaderSpec(Boto3DownloadReader, _ALL),
+    # Random access and parallel decoding in the deflate member (not in the main rows):
+    ZipseekIndexedReader.name: ReaderSpec(
+        ZipseekIndexedReader, frozenset({"seek"}), needs_index=True, in_main=False
+    ),
+    ZipseekNoIndexReader.name: ReaderSpec(ZipseekNoIndexReader, frozenset({"seek"}), in_main=False),
+    **{
+        cls.name: ReaderSpec(cls, frozenset({"parallel"}), needs_index=True, in_main=False)
+        for cls in PARALLEL_READERS
+    },
+    ZipseekLocalParallelReader.name: ReaderSpec(
+        ZipseekLocalParallelReader,
+        frozenset({"parallel"}),
+        remote=False,
+        needs_index=True,
+        in_main=False,
+    ),
     # Local baselines (no network):
     IsalInflateReader.name: ReaderSpec(IsalInflateReader, frozenset({"read"}), remote=False),
     ZlibInflateReader.name: ReaderSpec(ZlibInflateReader, frozenset({"read"}), remote=False),
     LocalZipfileReader.name: ReaderSpec(LocalZipfileReader, _ALL, remote=False),
-    ZipseekLocalReader.name: ReaderSpec(ZipseekLocalReader, _ALL, remote=False),
+    ZipseekLocalReader.name: ReaderSpec(
+        ZipseekLocalReader, _ALL | {"parallel", "build_index"}, remote=False
+    ),
 }
 
-#: The peers compared over the network, in table order.
-REMOTE_READERS = [name for name, spec in READERS.items() if spec.remote]
+#: The peers compared over the network in every main scenario, in table order.
+REMOTE_READERS = [name for name, spec in READERS.items() if spec.remote and spec.in_main]
+#: zipseek with and without the index in the deflate seek scenario.
+SEEK_ZIPSEEK_READERS = [ZipseekIndexedReader.name, ZipseekNoIndexReader.name]
+#: zipseek's sequential read and iter_parallel with 2, 3 and 4 workers.
+PARALLEL_ZIPSEEK_READERS = [ZipseekReader.name] + [cls.name for cls in PARALLEL_READERS]
 
 
 def make_reader(job: Job) -> Reader:
@@ -525,6 +720,11 @@ def make_reader(job: Job) -> Reader:
 
 def verify(job: Job, op: str, result: int | tuple[int, int]) -> None:
     """Raise :class:`VerifyError` unless ``result`` matches what ``job`` expects."""
+    if op == "build_index":
+        assert isinstance(result, tuple)
+        if result[0] != job.expect_size:
+            raise VerifyError(f"the index covers {result[0]} bytes, expected {job.expect_size}")
+        return
     if op == "list":
         if result != job.expect_entries:
             raise VerifyError(f"listed {result} entries, expected {job.expect_entries}")

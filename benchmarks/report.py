@@ -11,13 +11,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.data import CSV_MEMBER as CSV_NAME
 from benchmarks.data import DataSet, MemberInfo
 from benchmarks.readers import REMOTE_READERS
 
 __all__ = ["write_reports"]
 
 ZIPSEEK = "zipseek"
-MAIN_ORDER = ["list_big", "list_many", "read_stored", "read_deflate", "random_4k"]
+#: Scenarios every peer runs.
+STREAM_ORDER = ["list_big", "list_many", "read_stored", "read_deflate", "random_4k"]
+#: Random access and parallel decoding in the deflate member (their own readers).
+INDEX_ORDER = ["seek_90", "parallel_deflate"]
+MAIN_ORDER = STREAM_ORDER + INDEX_ORDER
+INDEXED = "zipseek + index"
+PARALLEL2 = "zipseek iter_parallel (workers=2)"
 PROFILE_TITLES = {
     "wan": "WAN (30 ms/request, 100 MB/s per connection)",
     "direct": "direct (loopback, counting proxy only)",
@@ -77,35 +84,46 @@ def _scenario_table(
     ]
     if not rows:
         return []
-    base = _find(summary, group, scenario, profile, ZIPSEEK)
+    base_name = str(rows[0].get("base") or ZIPSEEK)
+    base = _find(summary, group, scenario, profile, base_name)
     base_s = base.get("seconds") if base else None
-    is_read = any(r.get("op") == "read" for r in rows)
-    head = "| reader | seconds (median) | vs zipseek |"
+    is_read = any(r.get("op") in ("read", "parallel") for r in rows)
+    is_seek = any(r.get("op") == "seek" for r in rows)
+    head = f"| reader | seconds (median) | vs {base_name} |"
     rule = "|---|---:|---:|"
     if is_read:
         head += " MB/s |"
         rule += "---:|"
-    head += " requests | bytes fetched | peak RSS | CPU s | runs |"
-    rule += "---:|---:|---:|---:|---|"
+    head += " requests |"
+    rule += "---:|"
+    if is_seek:
+        head += " requests after open |"
+        rule += "---:|"
+    head += " bytes fetched | peak RSS | CPU s | runs |"
+    rule += "---:|---:|---:|---|"
     lines = [head, rule]
     for row in rows:
         name = row["reader"] + (f" [{row['variant']}]" if row["variant"] else "")
+        label = f"**{name}**" if row["reader"] == base_name else name
         if "seconds" not in row:
-            cells = [f"**{name}**" if row["reader"] == ZIPSEEK else name, _error_text(row)]
+            cells = [label, _error_text(row)]
             cells += ["—"] * (len(head.split("|")) - 4)
             lines.append("| " + " | ".join(cells) + " |")
             continue
         seconds = float(row["seconds"])
         ratio = f"{seconds / base_s:.2f}x" if base_s else "—"
-        cells = [f"**{name}**" if row["reader"] == ZIPSEEK else name, _fmt_s(seconds), ratio]
+        cells = [label, _fmt_s(seconds), ratio]
         if is_read:
             payload = _payload_bytes(row, data)
             cells.append(f"{payload / seconds / 1e6:,.0f}" if payload and seconds else "—")
         runs = ", ".join(f"{s:.2f}" for s in row.get("seconds_all", []))
         if row["runs_ok"] < row["runs"]:
             runs += f" ({row['runs'] - row['runs_ok']} failed: {_error_text(row)})"
+        cells.append(f"{row['requests']:.0f}" if profile != "local" else "—")
+        if is_seek:
+            after = row.get("requests_after_open")
+            cells.append(f"{after:.0f}" if after is not None and profile != "local" else "—")
         cells += [
-            f"{row['requests']:.0f}" if profile != "local" else "—",
             _fmt_mb(row["bytes"]) if profile != "local" else "—",
             f"{row['maxrss_mb']:.0f} MB",
             f"{row['cpu_seconds']:.1f}",
@@ -115,16 +133,28 @@ def _scenario_table(
     return lines
 
 
-def _side_by_side(summary: Sequence[dict[str, Any]]) -> list[str]:
+def _main_readers(summary: Sequence[dict[str, Any]], scenarios: Sequence[str]) -> list[str]:
+    """Readers of the main group's ``scenarios``, in first-seen order."""
+    out: list[str] = []
+    for row in summary:
+        if row["group"] == "main" and row["scenario"] in scenarios and row["reader"] not in out:
+            out.append(row["reader"])
+    return out
+
+
+def _side_by_side(
+    summary: Sequence[dict[str, Any]], order: Sequence[str] = STREAM_ORDER
+) -> list[str]:
     """Median seconds of every reader and main scenario, WAN and direct next to each other."""
-    scenarios = [s for s in MAIN_ORDER if any(r["scenario"] == s for r in summary)]
+    scenarios = [s for s in order if any(r["scenario"] == s for r in summary)]
     if not scenarios:
         return []
     head = "| reader | " + " | ".join(f"{s} WAN | {s} direct" for s in scenarios) + " |"
     rule = "|---|" + "---:|---:|" * len(scenarios)
     lines = [head, rule]
-    for reader in REMOTE_READERS:
-        cells = [f"**{reader}**" if reader == ZIPSEEK else reader]
+    readers = REMOTE_READERS if order is STREAM_ORDER else _main_readers(summary, scenarios)
+    for reader in readers:
+        cells = [f"**{reader}**" if reader.startswith(ZIPSEEK) else reader]
         present = False
         for scenario in scenarios:
             for profile in ("wan", "direct"):
@@ -256,13 +286,83 @@ def _baseline_table(summary: Sequence[dict[str, Any]], data: DataSet) -> list[st
             lines.append(f"| {row['scenario']} | {row['reader']} | {_error_text(row)} | | | |")
             continue
         seconds = float(row["seconds"])
-        payload = _payload_bytes(row, data) if row.get("op") == "read" else 0
+        payload = _payload_bytes(row, data) if row.get("op") in ("read", "parallel") else 0
         rate = f"{payload / seconds / 1e6:,.0f}" if payload and seconds else "—"
         lines.append(
             f"| {row['scenario']} | {row['reader']} | {_fmt_s(seconds)} | {rate} | "
             f"{row['maxrss_mb']:.0f} MB | {row['cpu_seconds']:.1f} |"
         )
     return lines
+
+
+def _median_s(summary: Sequence[dict[str, Any]], scenario: str, profile: str, reader: str) -> float:
+    row = _find(summary, "main", scenario, profile, reader)
+    return float(row["seconds"]) if row is not None and "seconds" in row else 0.0
+
+
+def _index_lines(index_builds: dict[str, dict[str, Any]]) -> list[str]:
+    """The checkpoint index builds (set-up, untimed for the cells)."""
+    if not index_builds:
+        return []
+    lines = [
+        "| profile | build_index seconds | child seconds (list + build + close) | index bytes "
+        "(`to_bytes()`) | % of compressed size | checkpoints | spacing | requests | "
+        "bytes fetched |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for profile, record in index_builds.items():
+        extra = record.get("extra") or {}
+        if not record.get("ok") or not extra:
+            lines.append(f"| {profile} | {_error_text(record)} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {profile} | {extra['build_seconds']:.2f} s | {float(record['seconds']):.2f} s | "
+            f"{extra['index_bytes']:,} | {extra['percent_of_compressed']:.2f}% | "
+            f"{extra['checkpoints']} | {extra['spacing'] >> 20} MiB | "
+            f"{record.get('requests', '—')} | {_fmt_mb(float(record.get('bytes', 0)))} |"
+        )
+    return lines
+
+
+def _target_lines(
+    summary: Sequence[dict[str, Any]], index_builds: dict[str, dict[str, Any]]
+) -> list[str]:
+    """The random-access targets, checked against the medians."""
+    lines = ["| target | profile | measured | met |", "|---|---|---:|---|"]
+
+    def add(target: str, profile: str, value: float | None, text: str, ok: bool) -> None:
+        if value is not None:
+            lines.append(f"| {target} | {profile} | {text} | {'yes' if ok else '**no**'} |")
+
+    for profile in ("wan", "direct"):
+        indexed = _median_s(summary, "seek_90", profile, INDEXED)
+        s3fs = _median_s(summary, "seek_90", profile, "zipfile + s3fs")
+        if indexed and s3fs:
+            ratio = s3fs / indexed
+            add("seek_90: zipfile + s3fs / zipseek + index >= 30x", profile, ratio,
+                f"{ratio:.1f}x", ratio >= 30)  # fmt: skip
+        row = _find(summary, "main", "seek_90", profile, INDEXED)
+        if row is not None and row.get("requests_after_open") is not None:
+            after = float(row["requests_after_open"])
+            add("seek_90: zipseek + index, requests after the listing <= 2", profile, after,
+                f"{after:.0f} (of {row['requests']:.0f})", after <= 2)  # fmt: skip
+        seq = _median_s(summary, "parallel_deflate", profile, ZIPSEEK)
+        for workers in (2, 3, 4):
+            par = _median_s(
+                summary, "parallel_deflate", profile, f"zipseek iter_parallel (workers={workers})"
+            )
+            if seq and par:
+                speedup = seq / par
+                target = ">= 1.6x" if workers == 2 else "(for reference)"
+                add(f"parallel_deflate: sequential / iter_parallel workers={workers} {target}",
+                    profile, speedup, f"{speedup:.2f}x", speedup >= 1.6)  # fmt: skip
+    for profile, record in index_builds.items():
+        extra = record.get("extra") or {}
+        if record.get("ok") and extra:
+            pct = float(extra["percent_of_compressed"])
+            add("index size <= 1% of the member's compressed size", profile, pct,
+                f"{pct:.2f}%", pct <= 1.0)  # fmt: skip
+    return lines if len(lines) > 2 else []
 
 
 def _data_lines(data: DataSet, uploads: dict[str, float]) -> list[str]:
@@ -303,6 +403,7 @@ def _markdown(
     elapsed: float,
     final: bool,
     name: str,
+    index_builds: dict[str, dict[str, Any]],
 ) -> str:
     out: list[str] = []
     status = "" if final else " (PARTIAL: run in progress)"
@@ -322,6 +423,8 @@ def _markdown(
     out.append(f"| Python | {meta['python']} |")
     src = " (src/ has uncommitted changes)" if meta.get("src_modified") else ""
     snap = f", snapshot sha256 {meta['snapshot']}" if meta.get("snapshot") else ""
+    if meta.get("snapshot_rev"):
+        snap += " (`src/zipseek` as committed, `git archive`; uncommitted changes not measured)"
     out.append(f"| zipseek | {pk.get('zipseek')} at git {meta.get('git_commit')}{src}{snap} |")
     out.append(
         "| packages | " + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "zipseek") + " |"
@@ -342,6 +445,38 @@ def _markdown(
     if side:
         out.append("## Summary: median seconds, WAN and direct side by side\n")
         out += side
+        out.append("")
+    side = _side_by_side(summary, INDEX_ORDER)
+    if side:
+        out.append(
+            "## Summary: random access and parallel decoding in the deflate member, "
+            "median seconds\n"
+        )
+        out.append(
+            f"`seek_90`: open `{CSV_NAME}`, seek to 90% of its size, read 1 MiB. "
+            "`zipseek + index` finds the checkpoint index built earlier (below) in its "
+            "`ZIPSEEK_CACHE_DIR` and restarts at the nearest checkpoint; `zipseek (no index)` "
+            "and the zipfile-based peers decode from the member's start to the offset. "
+            "`parallel_deflate`: the whole member, `archive.open` read sequentially vs "
+            "`iter_parallel` from the prebuilt index.\n"
+        )
+        out += side
+        out.append("")
+    index = _index_lines(index_builds)
+    if index:
+        out.append(f"## Checkpoint index of `{CSV_NAME}` (set-up, once per profile, untimed)\n")
+        out.append(
+            "Built by a set-up child with `archive.build_index(name)` (default spacing) into its "
+            "own `ZIPSEEK_CACHE_DIR`; every cell that needs it gets a fresh cache directory "
+            "holding a copy of `indexes/` only (no cached listing: it lists the archive itself, "
+            "as the peers do). Every other child gets an empty cache directory.\n"
+        )
+        out += index
+        out.append("")
+    targets = _target_lines(summary, index_builds)
+    if targets:
+        out.append("## Targets (from the medians)\n")
+        out += targets
         out.append("")
     for profile in ("wan", "direct"):
         section = []
@@ -384,6 +519,7 @@ def _markdown(
 
 
 def _chart(path: Path, summary: Sequence[dict[str, Any]], profile: str = "wan") -> bool:
+    """One row per main scenario: seconds and MB fetched per reader (log scales)."""
     try:
         import matplotlib
 
@@ -393,17 +529,23 @@ def _chart(path: Path, summary: Sequence[dict[str, Any]], profile: str = "wan") 
     except ImportError:
         return False
     scenarios = [
-        s for s in MAIN_ORDER if _find(summary, "main", s, profile, ZIPSEEK) or any(
-            r["scenario"] == s and r["profile"] == profile and r["group"] == "main" for r in summary
-        )
+        s for s in MAIN_ORDER
+        if any(r["scenario"] == s and r["profile"] == profile and r["group"] == "main"
+               for r in summary)
     ]  # fmt: skip
     if not scenarios:
         return False
-    readers = [r for r in REMOTE_READERS]
-    fig, axes = plt.subplots(2, len(scenarios), figsize=(4.2 * len(scenarios), 7.5), squeeze=False)
-    colors = ["#d62728" if r == ZIPSEEK else "#1f77b4" for r in readers]
-    for col, scenario in enumerate(scenarios):
-        for row_index, (metric, label) in enumerate(
+    fig, axes = plt.subplots(
+        len(scenarios), 2, figsize=(12, 1.0 + 2.1 * len(scenarios)), squeeze=False
+    )
+    for row_index, scenario in enumerate(scenarios):
+        readers = (
+            list(REMOTE_READERS)
+            if scenario in STREAM_ORDER
+            else _main_readers([r for r in summary if r["profile"] == profile], [scenario])
+        )
+        colors = ["#d62728" if r.startswith(ZIPSEEK) else "#1f77b4" for r in readers]
+        for col, (metric, label) in enumerate(
             [("seconds", "seconds (log)"), ("bytes", "MB fetched (log)")]
         ):
             ax = axes[row_index][col]
@@ -430,17 +572,16 @@ def _chart(path: Path, summary: Sequence[dict[str, Any]], profile: str = "wan") 
                 ax.xaxis.set_minor_formatter(NullFormatter())
             for y, value, text in zip(ys, values, texts, strict=True):
                 x = value if value > 0 else (min(positive) / 2.5 if positive else 0.1)
-                ax.text(x, y, " " + text, va="center", fontsize=8)
+                ax.text(x, y, " " + text, va="center", fontsize=7)
             ax.set_yticks(ys)
-            ax.set_yticklabels(readers if col == 0 else [""] * len(readers), fontsize=8)
+            ax.set_yticklabels(readers if col == 0 else [""] * len(readers), fontsize=7)
             ax.invert_yaxis()
-            ax.set_xlabel(label, fontsize=8)
-            if row_index == 0:
-                ax.set_title(scenario, fontsize=10)
+            ax.set_xlabel(label, fontsize=7)
+            ax.set_title(f"{scenario}: {label.split(' (')[0]}", fontsize=9)
             ax.tick_params(axis="x", labelsize=7)
     fig.suptitle(f"zipseek vs peers, {PROFILE_TITLES[profile]} (median)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
@@ -457,13 +598,16 @@ def write_reports(
     raw: Sequence[dict[str, Any]],
     elapsed: float,
     final: bool,
+    index_builds: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Write ``<name>.json`` and ``<name>.md`` (and ``<name>.png`` when ``final``)."""
+    index_builds = index_builds or {}
     payload = {
         "final": final,
         "elapsed_seconds": elapsed,
         "meta": meta,
         "config": config,
+        "index_builds": index_builds,
         "data": {
             "recipe": asdict(data.recipe),
             "archives": {k: asdict(v) for k, v in data.archives.items()},
@@ -476,7 +620,7 @@ def write_reports(
     tmp = json_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=1, default=str))
     tmp.replace(json_path)
-    md = _markdown(meta, config, data, uploads, summary, elapsed, final, name)
+    md = _markdown(meta, config, data, uploads, summary, elapsed, final, name, index_builds)
     (results_dir / f"{name}.md").write_text(md)
     if final:
         _chart(results_dir / f"{name}.png", summary)

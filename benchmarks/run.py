@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import platform
@@ -26,6 +27,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -43,9 +45,16 @@ from benchmarks.data import (
     Recipe,
     ensure_data,
     expected_random_crc,
+    expected_seek_crc,
     random_positions,
 )
-from benchmarks.readers import READERS, REMOTE_READERS, Job
+from benchmarks.readers import (
+    PARALLEL_ZIPSEEK_READERS,
+    READERS,
+    REMOTE_READERS,
+    SEEK_ZIPSEEK_READERS,
+    Job,
+)
 
 __all__ = ["main"]
 
@@ -98,6 +107,8 @@ class Scenario:
     member: str = ""
     readers: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ("direct", "wan")
+    #: The reader the "vs" column divides by.
+    base: str = ZIPSEEK
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,25 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
             BLOB_MEMBER,
             peers,
         ),
+        Scenario(
+            "seek_90",
+            "seek to 90% of the deflate member, read 1 MiB",
+            "main",
+            "seek",
+            "big.zip",
+            CSV_MEMBER,
+            (*SEEK_ZIPSEEK_READERS, "zipfile + s3fs", "zipfile + smart_open", "remotezip"),
+            base=SEEK_ZIPSEEK_READERS[0],
+        ),
+        Scenario(
+            "parallel_deflate",
+            "the whole deflate member: sequential vs iter_parallel (prebuilt index)",
+            "main",
+            "parallel",
+            "big.zip",
+            CSV_MEMBER,
+            tuple(PARALLEL_ZIPSEEK_READERS),
+        ),
     ]
     if memory:
         out += [
@@ -186,6 +216,17 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
             ),
             Scenario(
                 "random_4k", "random 4 KiB", "baseline", "random", "big.zip", BLOB_MEMBER, local, lp
+            ),
+            Scenario(
+                "parallel_deflate",
+                "deflate: sequential vs iter_parallel",
+                "baseline",
+                "parallel",
+                "big.zip",
+                CSV_MEMBER,
+                ("zipseek (local file)", "zipseek iter_parallel (local file, workers=2)"),
+                lp,
+                base="zipseek (local file)",
             ),
         ]
     if sweep:
@@ -266,19 +307,37 @@ def select(tasks: Sequence[Task], args: argparse.Namespace) -> list[Task]:
 _SNAPSHOT: Path | None = None
 
 
-def snapshot_zipseek(directory: Path) -> str:
+def snapshot_zipseek(directory: Path, rev: str | None = None) -> str:
     """Copy ``src/zipseek`` into ``directory`` for the children; return its content hash.
 
     zipseek is installed editable and may be edited while a long run goes on; children import
-    this copy (it comes first on ``PYTHONPATH``), so every cell measures the same code.
+    this copy (it comes first on ``PYTHONPATH``), so every cell measures the same code. With
+    ``rev`` (a commit), the copy is ``src/zipseek`` as committed there (``git archive``, which
+    reads the repository and changes nothing), without uncommitted changes.
     """
     global _SNAPSHOT
     target = directory / "zipseek"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(
-        ROOT / "src" / "zipseek", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
+    if rev is None:
+        shutil.copytree(
+            ROOT / "src" / "zipseek", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    else:
+        tar = subprocess.run(
+            ["git", "archive", "--format=tar", rev, "src/zipseek"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        unpacked = directory / "unpacked"
+        if unpacked.exists():
+            shutil.rmtree(unpacked)
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(unpacked, filter="data")
+        (unpacked / "src" / "zipseek").rename(target)
+        shutil.rmtree(unpacked)
     digest = hashlib.sha256()
     for path in sorted(target.rglob("*")):
         if path.is_file():
@@ -287,9 +346,16 @@ def snapshot_zipseek(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def child_env() -> dict[str, str]:
-    """The parent's environment without AWS settings that could redirect a reader."""
+def child_env(cache_dir: Path | None = None) -> dict[str, str]:
+    """The parent's environment without AWS settings that could redirect a reader.
+
+    ``ZIPSEEK_CACHE_DIR`` is the child's own directory: empty, or holding only a prebuilt
+    checkpoint index (never the user's cache, never a listing from an earlier child).
+    """
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("AWS_", "S3_"))}
+    env.pop("ZIPSEEK_CACHE_DIR", None)
+    if cache_dir is not None:
+        env["ZIPSEEK_CACHE_DIR"] = str(cache_dir)
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
     paths = [str(ROOT)] + ([str(_SNAPSHOT)] if _SNAPSHOT is not None else [])
@@ -297,7 +363,7 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(job: Job, timeout: float) -> dict[str, Any]:
+def run_child(job: Job, timeout: float, cache_dir: Path | None = None) -> dict[str, Any]:
     """Run ``job`` in a fresh ``python -m benchmarks.child``; kill it after ``timeout`` s."""
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -306,7 +372,7 @@ def run_child(job: Job, timeout: float) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
-        env=child_env(),
+        env=child_env(cache_dir),
         start_new_session=True,
     )
     try:
@@ -330,8 +396,36 @@ def run_child(job: Job, timeout: float) -> dict[str, Any]:
     }
 
 
-def proxy_counts(proxy: Any, settle: float = 5.0) -> dict[str, Any]:
-    """Requests and bytes the proxy saw, once in-flight responses have settled."""
+def arrival_proxy(base: type[Any]) -> type[Any]:
+    """``base`` (a CountingProxy class) that also notes when each request arrived.
+
+    ``arrivals`` are ``time.monotonic()`` values, comparable with a child's (the clock is
+    system-wide), so the requests made after a child had listed its archive can be counted.
+    """
+
+    class ArrivalProxy(base):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.arrivals: list[float] = []
+
+        def respond(self, request: Any, forward: Any) -> Any:
+            self.arrivals.append(time.monotonic())  # list.append is atomic
+            return super().respond(request, forward)
+
+        def reset(self) -> None:
+            super().reset()
+            self.arrivals = []
+
+    ArrivalProxy.__name__ = ArrivalProxy.__qualname__ = f"Arrival{base.__name__}"
+    return ArrivalProxy
+
+
+def proxy_counts(proxy: Any, settle: float = 5.0, opened_at: float | None = None) -> dict[str, Any]:
+    """Requests and bytes the proxy saw, once in-flight responses have settled.
+
+    With ``opened_at`` (a child's ``time.monotonic()`` once its archive was listed), also the
+    number of requests that arrived after it.
+    """
     deadline = time.monotonic() + settle
     records = proxy.records
     while time.monotonic() < deadline:
@@ -351,7 +445,12 @@ def proxy_counts(proxy: Any, settle: float = 5.0) -> dict[str, Any]:
             kinds["open_ended"] += 1
         else:
             kinds["bounded"] += 1
+    after: dict[str, Any] = {}
+    arrivals = getattr(proxy, "arrivals", None)
+    if opened_at is not None and arrivals is not None:
+        after["requests_after_open"] = sum(1 for t in list(arrivals) if t > opened_at)
     return {
+        **after,
         "requests": len(records),
         "bytes": sum(r.bytes_sent for r in records),
         "methods": {
@@ -434,6 +533,9 @@ class Context:
     positions: list[int]
     read_size: int
     random_crc: int
+    seek_offset: int = 0
+    seek_size: int = 0
+    seek_crc: int = 0
 
 
 def make_job(task: Task, ctx: Context) -> Job:
@@ -464,8 +566,16 @@ def make_job(task: Task, ctx: Context) -> Job:
         data_offset=member.data_offset,
         compress_size=member.compress_size,
     )
-    if scenario.op == "read":
+    if scenario.op in ("read", "parallel"):
         return replace(job, expect_size=member.file_size, expect_crc=member.crc)
+    if scenario.op == "seek":
+        return replace(
+            job,
+            seek_offset=ctx.seek_offset,
+            seek_size=ctx.seek_size,
+            expect_size=ctx.seek_size,
+            expect_crc=ctx.seek_crc,
+        )
     return replace(
         job,
         positions=ctx.positions,
@@ -496,6 +606,7 @@ def summarize(raw: Sequence[dict[str, Any]], tasks: Sequence[Task]) -> list[dict
             "reader": task.reader,
             "variant": task.variant,
             "options": dict(task.options),
+            "base": task.scenario.base,
             "runs": len(records),
             "runs_ok": len(ok),
         }
@@ -514,6 +625,12 @@ def summarize(raw: Sequence[dict[str, Any]], tasks: Sequence[Task]) -> list[dict
                 cpu_seconds=med("cpu_seconds"),
                 result=ok[0].get("result"),
             )
+            after = [r for r in ok if "requests_after_open" in r]
+            if after:
+                row["requests_after_open"] = med("requests_after_open", after)
+            extras = [r["extra"] for r in ok if r.get("extra")]
+            if extras:
+                row["extra"] = extras[0]
         failures = [r for r in records if not r.get("ok")]
         if failures:
             row["error"] = failures[0].get("error", "failed")
@@ -541,11 +658,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="zipseek option sweeps on the WAN profile")  # fmt: skip
     p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=True,
                    help="children import a copy of src/zipseek taken at start")  # fmt: skip
+    p.add_argument("--snapshot-rev", default=None, metavar="REV",
+                   help="snapshot src/zipseek as committed at REV (e.g. HEAD), resolved at "
+                        "start, instead of the working tree")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per child (300)")
     p.add_argument("--latency", type=float, default=0.030, help="WAN latency per request (s)")
     p.add_argument("--bandwidth", type=float, default=100e6, help="WAN bytes/s per connection")
     p.add_argument("--random-reads", type=int, default=1000, help="random reads (1000)")
     p.add_argument("--random-size", type=int, default=4096, help="bytes per random read")
+    p.add_argument("--seek-at", type=float, default=0.9,
+                   help="seek_90: where to seek, as a fraction of the member (0.9)")  # fmt: skip
+    p.add_argument("--seek-size", type=int, default=MiB, help="seek_90: bytes read (1 MiB)")
     p.add_argument("--seed", type=int, default=2026, help="data and positions seed")
     p.add_argument("--data-dir", type=Path, default=HERE / ".data", help="generated archives")
     p.add_argument("--tmp-dir", type=Path, default=None, help="where downloads go")
@@ -583,11 +706,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     blob = big.members[BLOB_MEMBER]
     positions = random_positions(args.seed, args.random_reads, blob.file_size, args.random_size)
     random_crc = expected_random_crc(Path(big.path), blob.data_offset, positions, args.random_size)
+    csv = big.members[CSV_MEMBER]
+    seek_offset = int(csv.file_size * args.seek_at)
+    seek_crc = 0
+    if any(t.scenario.op == "seek" for t in tasks):
+        t0 = time.perf_counter()
+        seek_crc = expected_seek_crc(Path(big.path), CSV_MEMBER, seek_offset, args.seek_size)
+        log(
+            f"seek_90: {args.seek_size:,} bytes at {seek_offset:,} of {CSV_MEMBER}, CRC-32 "
+            f"{seek_crc:08x} (zipfile on the local file, {time.perf_counter() - t0:.1f} s)"
+        )
     tmp_dir = args.tmp_dir or data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    cache_root = data_dir / "cache"
+    if cache_root.exists():
+        shutil.rmtree(cache_root)
+    cache_root.mkdir(parents=True)
     if args.snapshot:
-        meta["snapshot"] = snapshot_zipseek(data_dir / "snapshot")
-        log(f"children import a snapshot of src/zipseek (sha256 {meta['snapshot']})")
+        rev = None
+        if args.snapshot_rev:
+            rev = subprocess.run(
+                ["git", "rev-parse", "--verify", f"{args.snapshot_rev}^{{commit}}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout.strip()
+            # What is measured is that commit, whatever the working tree holds.
+            meta["git_commit"] = rev[:7]
+            meta["src_modified"] = False
+            meta["snapshot_rev"] = rev
+        meta["snapshot"] = snapshot_zipseek(data_dir / "snapshot", rev)
+        where = f"git {rev[:7]}" if rev else "the working tree"
+        log(f"children import a snapshot of src/zipseek from {where} (sha256 {meta['snapshot']})")
 
     from zipseek.testing import LocalS3Server
     from zipseek.testing.wan import WanProxy
@@ -599,6 +751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "recipe": asdict(recipe)
     }
     uploads: dict[str, float] = {}
+    index_builds: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
 
     def save(final: bool) -> None:
@@ -614,6 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raw=raw,
             elapsed=time.perf_counter() - started,
             final=final,
+            index_builds=index_builds,
         )
 
     needs_server = any(t.profile != "local" for t in tasks)
@@ -628,9 +782,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             uploads.update(upload(server, data, need_big3))
             # A CountingProxy without TCP_NODELAY adds ~40 ms (Nagle + delayed ACK) to every
             # small response; WanProxy with no latency and no cap counts the same way without it.
-            direct = stack.enter_context(WanProxy(server.endpoint_url, latency=0.0, bandwidth=None))
+            proxy_class = arrival_proxy(WanProxy)
+            direct = stack.enter_context(
+                proxy_class(server.endpoint_url, latency=0.0, bandwidth=None)
+            )
             wan = stack.enter_context(
-                WanProxy(server.endpoint_url, latency=args.latency, bandwidth=args.bandwidth)
+                proxy_class(server.endpoint_url, latency=args.latency, bandwidth=args.bandwidth)
             )
             proxies = {"direct": direct, "wan": wan}
             endpoints = {"direct": direct.url, "wan": wan.url}
@@ -645,7 +802,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             positions=positions,
             read_size=args.random_size,
             random_crc=random_crc,
+            seek_offset=seek_offset,
+            seek_size=args.seek_size,
+            seek_crc=seek_crc,
         )
+        # The checkpoint index of the deflate member, built once per profile (untimed) in a
+        # cache directory of its own; cells that need it get a copy of its indexes/.
+        index_dirs: dict[str, Path] = {}
+        for profile in sorted({t.profile for t in tasks if READERS[t.reader].needs_index}):
+            index_dir = cache_root / f"index-{profile}"
+            index_dirs[profile] = index_dir
+            index_builds[profile] = build_index(
+                ctx, proxies.get(profile), profile, index_dir, args.timeout
+            )
+        child_cache = cache_root / "child"
         dead: dict[str, str] = {}
         for run in range(1, args.runs + 1):
             for index, task in enumerate(tasks, 1):
@@ -671,10 +841,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 proxy = proxies.get(task.profile)
                 if proxy is not None:
                     proxy.reset()
-                result = run_child(make_job(task, ctx), args.timeout)
+                fresh_cache(child_cache, index_dirs.get(task.profile) if spec.needs_index else None)
+                result = run_child(make_job(task, ctx), args.timeout, child_cache)
+                shutil.rmtree(child_cache, ignore_errors=True)
                 record.update(result)
                 if proxy is not None:
-                    record.update(proxy_counts(proxy))
+                    record.update(proxy_counts(proxy, opened_at=result.get("opened_at")))
                 raw.append(record)
                 if result.get("timeout") or result.get("skipped"):
                     # Do not pay for a stuck or unsupported cell again.
@@ -690,12 +862,66 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else ""
                 )
                 rss = f", {result.get('maxrss_mb', 0):.0f} MB RSS" if result.get("ok") else ""
+                if "requests_after_open" in record:
+                    counts += f" ({record['requests_after_open']} after open)"
                 where = f"run {run}/{args.runs} [{index}/{len(tasks)}] {task.key}"
                 log(f"{where}: {status}{counts}{rss}")
             save(final=False)
     save(final=True)
     log(f"done in {(time.perf_counter() - started) / 60:.1f} min: {results_dir / args.name}.md")
     return 0
+
+
+def fresh_cache(directory: Path, index_dir: Path | None) -> None:
+    """Make ``directory`` an empty ZIPSEEK_CACHE_DIR, with ``index_dir``'s indexes if given.
+
+    Only ``indexes/`` is copied, never ``directories/``: a child with the index still lists the
+    archive with its own requests, as the peers do.
+    """
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    if index_dir is not None and (index_dir / "indexes").is_dir():
+        shutil.copytree(index_dir / "indexes", directory / "indexes")
+
+
+def build_index(
+    ctx: Context, proxy: Any, profile: str, index_dir: Path, timeout: float
+) -> dict[str, Any]:
+    """Build the deflate member's checkpoint index in ``index_dir`` (a set-up child, untimed).
+
+    Returns the child's record: build seconds, index bytes (``to_bytes()``), checkpoints, and
+    the requests and bytes the build cost at the proxy.
+    """
+    big = ctx.data.archive("big.zip")
+    member = big.members[CSV_MEMBER]
+    scenario = Scenario("build_index", "build the index", "setup", "build_index", "big.zip",
+                        CSV_MEMBER, (ZIPSEEK,), (profile,))  # fmt: skip
+    reader = ZIPSEEK if profile != "local" else "zipseek (local file)"
+    job = replace(make_job(Task(scenario, profile, reader), ctx), expect_size=member.file_size)
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    index_dir.mkdir(parents=True)
+    if proxy is not None:
+        proxy.reset()
+    result = run_child(job, timeout, index_dir)
+    if proxy is not None:
+        result.update(proxy_counts(proxy))
+    # Keep only the index: the listing the set-up child cached must not help any cell.
+    shutil.rmtree(index_dir / "directories", ignore_errors=True)
+    extra = result.get("extra") or {}
+    if result.get("ok") and extra:
+        extra["percent_of_compressed"] = 100.0 * extra["index_bytes"] / member.compress_size
+        result["extra"] = extra
+        log(
+            f"index of {CSV_MEMBER} ({profile}): built in {extra['build_seconds']:.2f} s, "
+            f"{extra['index_bytes']:,} bytes ({extra['percent_of_compressed']:.2f}% of "
+            f"{member.compress_size:,} compressed), {extra['checkpoints']} checkpoints, "
+            f"{result.get('requests')} requests"
+        )
+    else:
+        log(f"index of {CSV_MEMBER} ({profile}): FAILED {result.get('error')}")
+    return result
 
 
 def upload(server: Any, data: DataSet, big3: bool) -> dict[str, float]:
