@@ -194,3 +194,19 @@ def test_a_sidecar_carries_indexes_to_another_machine(
     sidecar.write_bytes(sidecar.read_bytes()[:-10])
     with zipseek.open_archive(archive_path, directory_cache=False) as damaged:
         assert damaged.load_indexes(str(sidecar)) == 0
+
+
+def test_open_then_seek_costs_one_get_each(archive_path: Path, payload: bytes) -> None:
+    """Found by the benchmark: opening a member scheduled a second GET before the seek."""
+    from zipseek.sources.local import LocalSource
+
+    with zipseek.open_archive(archive_path) as archive:
+        archive.build_index("big.csv", spacing=SPACING)
+    rec = RecordingSource(LocalSource(archive_path))
+    with zipseek.open_archive(rec, tail_size=4096, chunk_size=4 * MiB) as archive:
+        listing = rec.requests
+        with archive.open("big.csv") as f:
+            target = int(len(payload) * 0.9)
+            f.seek(target)
+            assert f.read(MiB) == payload[target : target + MiB]
+        assert rec.requests - listing == 2  # the local header's GET, then the checkpoint's

@@ -89,8 +89,6 @@ class Prefetcher:
     # --- scheduling -------------------------------------------------------------------------
 
     def _allowed_ahead(self) -> int:
-        # The first piece does not count: a reader that only parses a local header (and then
-        # seeks away) must not set a second GET going.
         consumed = max(0, self.pos - self._origin - _PIECE)
         cfg = self._config
         return min(cfg.max_ahead, cfg.initial_ahead + 2 * consumed)
@@ -100,7 +98,12 @@ class Prefetcher:
         with self._cond:
             cfg = self._config
             allowed = self._allowed_ahead()
+            # Until the reader is past its first piece, one GET is enough: it may only have
+            # parsed a local header before seeking away.
+            first_piece = self.pos - self._origin <= _PIECE
             while self._scheduled_end < self.end and self._scheduled_end - self.pos < allowed:
+                if first_piece and self._scheduled_end > self.pos:
+                    break
                 start = self._scheduled_end
                 left = self.end - start
                 size = left if left <= cfg.chunk_size else cfg.chunk_size
