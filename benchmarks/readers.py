@@ -474,7 +474,7 @@ class S3fsReader(ZipfileReader):
 
     def setup(self) -> None:
         """Make the filesystem and its aiobotocore session."""
-        import s3fs  # type: ignore[import-untyped,unused-ignore]
+        import s3fs
 
         self._fs = s3fs.S3FileSystem(
             key=self.job.access_key,
@@ -499,7 +499,7 @@ class SmartOpenReader(ZipfileReader):
 
     def setup(self) -> None:
         """Import smart_open and make its boto3 client."""
-        import smart_open  # type: ignore[import-untyped,unused-ignore]
+        import smart_open
 
         self._smart_open = smart_open
         self._client = self.boto3_client()
@@ -550,7 +550,7 @@ class RemotezipReader(Reader):
 
     def setup(self) -> None:
         """Import remotezip and make a requests session."""
-        import remotezip  # type: ignore[import-untyped]
+        import remotezip
         import requests
 
         self._remotezip = remotezip
