@@ -28,6 +28,10 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
+def _requests(n: int) -> str:
+    return f"{n} request" + ("" if n == 1 else "s")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -72,9 +76,9 @@ def _run(client: object, proxy: CountingProxy, size: int) -> None:
                 f"{entry.method_name}"
             )
         print(
-            f"  listed in {elapsed * 1000:.0f} ms: {archive.stats.requests} request, "
+            f"  listed in {elapsed * 1000:.0f} ms: {_requests(archive.stats.requests)}, "
             f"{_mb(archive.stats.bytes_fetched)} fetched "
-            f"(proxy counted {proxy.count()} request, {_mb(proxy.bytes_sent())})"
+            f"(proxy counted {_requests(proxy.count())}, {_mb(proxy.bytes_sent())})"
         )
 
         name = "data/measurements.csv"
@@ -94,10 +98,10 @@ def _run(client: object, proxy: CountingProxy, size: int) -> None:
             "size and CRC-32 verified"
         )
         print(
-            f"  {after.requests - before.requests} request, "
+            f"  {_requests(after.requests - before.requests)}, "
             f"{_mb(after.bytes_fetched - before.bytes_fetched)} fetched for "
             f"{_mb(entry.compress_size)} of compressed data "
-            f"(proxy counted {proxy.count() - proxy_before} request)"
+            f"(proxy counted {_requests(proxy.count() - proxy_before)})"
         )
         print(
             f"\ntotal: {archive.stats.requests} requests, {_mb(archive.stats.bytes_fetched)} "
