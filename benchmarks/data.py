@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from zipseek.testing.bigzip import rewrite_end_as_zip64
+
 __all__ = [
     "DataSet",
     "MemberInfo",
@@ -175,33 +177,8 @@ def _write_zip(path: Path, specs: Sequence[_Spec], level: int) -> None:
             with zf.open(info, "w", force_zip64=True) as out:
                 for chunk in spec.chunks():
                     out.write(chunk)
-    _rewrite_end_as_zip64(tmp)
+    rewrite_end_as_zip64(tmp)
     tmp.replace(path)
-
-
-def _rewrite_end_as_zip64(path: Path) -> None:
-    """Replace a classic end record by ZIP64 end records (APPNOTE 4.3.14-4.3.16)."""
-    with path.open("r+b") as f:
-        f.seek(0, 2)
-        size = f.tell()
-        f.seek(max(0, size - 65_557))
-        tail = f.read()
-        pos = tail.rfind(b"PK\x05\x06")
-        if pos < 0 or (pos >= 20 and tail[pos - 20 : pos - 16] == b"PK\x06\x07"):
-            return
-        eocd_at = size - len(tail) + pos
-        _, _, _, _, count, cd_size, cd_offset, clen = struct.unpack_from("<4s4H2LH", tail, pos)
-        comment = tail[pos + 22 : pos + 22 + clen]
-        eocd64 = struct.pack(
-            "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, cd_size, cd_offset
-        )
-        locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, eocd_at, 1)
-        end = struct.pack(
-            "<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, clen
-        )
-        f.seek(eocd_at)
-        f.write(eocd64 + locator + end + comment)
-        f.truncate()
 
 
 def _write_many(path: Path, entries: int, seed: int) -> None:

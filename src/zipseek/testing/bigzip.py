@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MemberSpec", "csv_chunks", "random_chunks", "write_zip"]
+__all__ = ["MemberSpec", "csv_chunks", "random_chunks", "rewrite_end_as_zip64", "write_zip"]
 
 _CHUNK = 1 << 20
 
@@ -90,19 +90,20 @@ def write_zip(
                 for chunk in chunks:
                     out.write(chunk)
     if force_zip64:
-        _rewrite_end_as_zip64(path)
+        rewrite_end_as_zip64(path)
     return path
 
 
-def _rewrite_end_as_zip64(path: Path) -> None:
-    """Replace a classic end record by ZIP64 end records (APPNOTE 4.3.14-4.3.16)."""
+def rewrite_end_as_zip64(path: Path) -> None:
+    """Replace a classic end record by ZIP64 end records (APPNOTE 4.3.14-4.3.16), as
+    ``zip -fz`` writes them; an archive that already has them is left alone."""
     with path.open("r+b") as f:
         f.seek(0, 2)
         size = f.tell()
         f.seek(max(0, size - 65_557))
         tail = f.read()
         pos = tail.rfind(b"PK\x05\x06")
-        if pos < 0 or tail[pos - 20 : pos - 16] == b"PK\x06\x07":
+        if pos < 0 or (pos >= 20 and tail[pos - 20 : pos - 16] == b"PK\x06\x07"):
             return  # zipfile already wrote ZIP64 end records
         eocd_at = size - len(tail) + pos
         _, _, _, _, count, cd_size, cd_offset, clen = struct.unpack_from("<4s4H2LH", tail, pos)
