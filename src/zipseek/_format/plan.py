@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from zipseek._format.entry import ZipEntry, entry_from_header
 from zipseek._format.records import (
     CentralDirectoryHeader,
-    DataDescriptor,
     EndOfCentralDirectory,
     LocalFileHeader,
     Zip64EndOfCentralDirectory,
@@ -480,8 +479,3 @@ def member_layout(entry: ZipEntry, directory: Directory, head: bytes) -> MemberL
             record="local header",
         )
     return MemberLayout(header, name, extra, data_start, data_end)
-
-
-def parse_descriptor(buf: bytes, *, zip64: bool, at: int) -> DataDescriptor:
-    """Parse a data descriptor that follows member data (re-exported for the member reader)."""
-    return DataDescriptor.parse(buf, 0, at, zip64=zip64)
