@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from zipseek.testing.bigzip import rewrite_end_as_zip64
+from zipseek.testing.bigzip import random_chunks, rewrite_end_as_zip64
 
 __all__ = [
     "DataSet",
@@ -136,21 +136,6 @@ def sensor_csv_chunks(seed: int, size: int) -> Iterator[bytes]:
         if len(piece) < n:
             piece = (piece + pool)[:n]
         yield piece
-        done += n
-        counter += 1
-
-
-def random_chunks(seed: int, size: int) -> Iterator[bytes]:
-    """``size`` incompressible bytes in 1 MiB chunks: a seeded block, varied per chunk."""
-    rng = random.Random(seed)
-    block = bytearray(rng.randbytes(_CHUNK))
-    done = 0
-    counter = 0
-    while done < size:
-        n = min(_CHUNK, size - done)
-        block[0:8] = counter.to_bytes(8, "little")
-        block[-8:] = (counter * 2654435761 ^ seed).to_bytes(8, "little")
-        yield bytes(block[:n])
         done += n
         counter += 1
 
