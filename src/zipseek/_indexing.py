@@ -19,14 +19,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from zipseek._codecs.crc import crc32, crc32_combine
 from zipseek._codecs.deflate import inflate_aligned
+from zipseek._codecs.isal_raw import isal_raw
 from zipseek._codecs.zran import Checkpoint, DeflateIndex, checkpoint_decoder
 from zipseek._decode import DecodedStream
 from zipseek._engine.diskcache import CachedBlob, DiskCache
 from zipseek._engine.engine import Engine
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory
-from zipseek.errors import DecompressionError, UnsupportedError
+from zipseek.errors import CRCMismatchError, DecompressionError, UnsupportedError
 from zipseek.member import locate_member
 from zipseek.sources.base import ObjectVersion
 
@@ -219,21 +221,35 @@ _worker = threading.local()
 
 
 def _assign_backend(counter: Iterator[int], backend: str | None) -> None:
-    """Give each decoding thread its inflater.
+    """Give each decoding thread its inflater, where ISA-L cannot be called without the GIL.
 
-    isal (and zlib-ng) hold the GIL while they inflate, so two isal threads run no faster than
-    one; the standard library's zlib releases it. The first thread takes the fastest back-end
-    and the others zlib: measured here on the pieces of a 1 GB member, isal alone 1.05 s,
-    isal + zlib 0.74 s, zlib + zlib 1.04 s.
+    python-isal (and zlib-ng) hold the GIL while they inflate, so two such threads run no
+    faster than one; the standard library's zlib releases it. Then the first thread takes the
+    fastest back-end and the others zlib: measured here on the pieces of a 1 GB member, isal
+    alone 1.05 s, isal + zlib 0.74 s, zlib + zlib 1.04 s.
     """
     _worker.backend = backend if next(counter) == 0 else "zlib"
 
 
 def _decode_piece(
     entry: ZipEntry, first: Checkpoint, data: bytes, want: int, backend: str | None
+) -> tuple[bytes, int]:
+    """Decode ``want`` bytes from ``first``, its compressed bytes being ``data``.
+
+    Returns the bytes and their CRC-32, both computed on this thread.
+    """
+    raw = isal_raw() if backend in (None, "isal") else None
+    if raw is not None:
+        out, crc = raw.inflate(data, want, window=first.window, bits=first.bits, name=entry.name)
+        return out, crc
+    out = _decode_piece_fallback(entry, first, data, want, backend or _worker.backend)
+    return out, crc32(out, 0)
+
+
+def _decode_piece_fallback(
+    entry: ZipEntry, first: Checkpoint, data: bytes, want: int, backend: str | None
 ) -> bytes:
-    """Decode ``want`` bytes from ``first``, its compressed bytes being ``data``."""
-    backend = backend or getattr(_worker, "backend", None)
+    """:func:`_decode_piece` through the Python inflaters (which may hold the GIL)."""
     if first.bits == 0:
         # Byte-aligned (most checkpoints): one call into the fastest inflater, no loop.
         out = inflate_aligned(data, first.window, want, name=entry.name, backend=backend)
@@ -286,7 +302,11 @@ def iter_parallel(
     The compressed bytes stream in order through the prefetch engine (parallel GETs); each
     piece between two checkpoints is handed to a decoding thread as soon as it has arrived, so
     fetching and decoding overlap. Pieces come out in order; at most ``2 * workers`` are in
-    memory at once.
+    memory at once. ISA-L decodes without the GIL where it can be called directly (see
+    :mod:`zipseek._codecs.isal_raw`), so the threads use every core.
+
+    When the whole member is read, the pieces' CRCs are joined and checked against the
+    archive's before the last piece is handed out (:class:`CRCMismatchError`).
     """
     end = entry.file_size if end is None else min(end, entry.file_size)
     if end <= start:
@@ -312,7 +332,15 @@ def iter_parallel(
         initializer=_assign_backend,
         initargs=(itertools.count(), backend),
     )
-    pending: deque[tuple[Checkpoint, Future[bytes]]] = deque()
+    check = _CrcCheck(entry) if (start, end) == (0, entry.file_size) else None
+    pending: deque[tuple[Checkpoint, Future[tuple[bytes, int]]]] = deque()
+
+    def finish(cp: Checkpoint, future: Future[tuple[bytes, int]]) -> bytes:
+        data, crc = future.result()
+        if check is not None:
+            check.add(crc, len(data))
+        return _clip(cp, data, start, end)
+
     try:
         for cp, raw_end, want in jobs:
             while buf_start + len(buf) < raw_end:
@@ -327,11 +355,14 @@ def iter_parallel(
             keep_from = raw_end - 1 - buf_start  # the next piece may start in the last byte
             del buf[:keep_from]
             buf_start += keep_from
-            pending.append((cp, pool.submit(_decode_piece, entry, cp, data, want, None)))
+            pending.append((cp, pool.submit(_decode_piece, entry, cp, data, want, backend)))
             if len(pending) >= 2 * workers:
-                yield _clip(*pending.popleft(), start, end)
+                yield finish(*pending.popleft())
         while pending:
-            yield _clip(*pending.popleft(), start, end)
+            piece = finish(*pending.popleft())
+            if not pending and check is not None:
+                check.verify()
+            yield piece
     finally:
         for _, future in pending:
             future.cancel()
@@ -339,8 +370,29 @@ def iter_parallel(
         raw.close()
 
 
-def _clip(cp: Checkpoint, future: Future[bytes], start: int, end: int) -> bytes:
-    data = future.result()
+class _CrcCheck:
+    """The CRC-32 of a whole member, joined piece by piece and checked at the end."""
+
+    def __init__(self, entry: ZipEntry) -> None:
+        self._entry = entry
+        self._crc = 0
+
+    def add(self, crc: int, length: int) -> None:
+        self._crc = crc32_combine(self._crc, crc, length)
+
+    def verify(self) -> None:
+        entry = self._entry
+        if self._crc != entry.crc:
+            raise CRCMismatchError(
+                f"member {entry.name!r}: CRC-32 is {self._crc:08x}, the archive declares "
+                f"{entry.crc:08x}: the data is corrupt",
+                name=entry.name,
+                expected=entry.crc,
+                actual=self._crc,
+            )
+
+
+def _clip(cp: Checkpoint, data: bytes, start: int, end: int) -> bytes:
     lo = max(0, start - cp.out_pos)
     hi = min(len(data), end - cp.out_pos)
     return data[lo:hi] if (lo, hi) != (0, len(data)) else data

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+from zipseek._codecs.crc import crc32
 from zipseek._codecs.crypto import crc_is_checked, decryption_pull
-from zipseek._codecs.registry import crc32
 from zipseek._codecs.zran import Checkpoint, DeflateIndex
 from zipseek._decode import READ_AHEAD_THRESHOLD, DecodedStream
 from zipseek._engine.engine import Engine, SequentialReader

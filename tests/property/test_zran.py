@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.helpers.zips import text_bytes
 from zipseek._codecs.base import Pull
+from zipseek._codecs.isal_raw import isal_raw
 from zipseek._codecs.zran import (
     DeflateIndex,
     IndexingDeflateDecoder,
@@ -54,7 +55,25 @@ def _check(data: bytes, level: int, spacing: int, piece: int) -> DeflateIndex:
             got += chunk
         assert bytes(got) == data[cp.out_pos : cp.out_pos + len(got)]
         assert len(got) >= min(20_000, len(data) - cp.out_pos)
+    _check_pieces(comp, data, index, step)
     return index
+
+
+def _check_pieces(comp: bytes, data: bytes, index: DeflateIndex, step: int) -> None:
+    """Each piece between two checkpoints decodes exactly, with its CRC, through ISA-L's C API
+    (what parallel reads use)."""
+    raw = isal_raw()
+    assert raw is not None, "ISA-L's GIL-free inflater did not load or failed its self-test"
+    points = index.checkpoints
+    for i in (*range(0, len(points), step), len(points) - 1):
+        cp = points[i]
+        nxt = points[i + 1] if i + 1 < len(points) else None
+        in_end = nxt.in_pos if nxt else len(comp)
+        out_end = nxt.out_pos if nxt else len(data)
+        piece = comp[cp.raw_start : in_end]
+        out, crc = raw.inflate(piece, out_end - cp.out_pos, window=cp.window, bits=cp.bits)
+        assert out == data[cp.out_pos : out_end]
+        assert crc == zlib.crc32(out)
 
 
 @settings(max_examples=40, deadline=None)

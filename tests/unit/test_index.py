@@ -72,6 +72,30 @@ def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: b
         assert zlib.crc32(b"".join(pieces)) == archive.getinfo("big.csv").crc
 
 
+def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes) -> None:
+    from zipseek._indexing import iter_parallel
+
+    with zipseek.open_archive(archive_path) as archive:
+        index = archive.build_index("big.csv", spacing=SPACING)
+        entry = archive.getinfo("big.csv")
+        lying = entry._replace(crc=entry.crc ^ 1)
+        pieces = iter_parallel(archive._engine, archive._directory, lying, index, workers=2)
+        got = bytearray()
+
+        def drain() -> None:
+            for piece in pieces:
+                got.extend(piece)
+
+        with pytest.raises(zipseek.errors.CRCMismatchError, match="CRC-32"):
+            drain()
+        assert len(got) < len(payload)  # the last piece is held back, not handed out
+        # a partial range cannot be checked, and is not
+        part = iter_parallel(
+            archive._engine, archive._directory, lying, index, start=1, end=3 * MiB, workers=2
+        )
+        assert b"".join(part) == payload[1 : 3 * MiB]
+
+
 def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "c.zip"
     path.write_bytes(build_zip([RawMember("big.csv", payload, 8)]))

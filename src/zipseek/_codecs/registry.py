@@ -1,9 +1,6 @@
-"""Choosing a decoder for a compression method, and CRC-32 at full speed."""
+"""Choosing a decoder for a compression method."""
 
 from __future__ import annotations
-
-import zlib
-from collections.abc import Callable
 
 from zipseek._codecs.base import Decoder, Pull, StoredDecoder
 from zipseek._codecs.bzip2 import Bzip2Decoder
@@ -13,15 +10,7 @@ from zipseek._codecs.lzma import LzmaDecoder, XzDecoder
 from zipseek._codecs.zstd import ZstdDecoder
 from zipseek.errors import UnsupportedMethodError
 
-__all__ = ["SUPPORTED_METHODS", "crc32", "make_decoder"]
-
-try:
-    from isal.isal_zlib import crc32 as _fast_crc32
-except ImportError:  # pragma: no cover - isal is a default dependency
-    _fast_crc32 = zlib.crc32
-
-crc32: Callable[[bytes, int], int] = _fast_crc32
-"""CRC-32 as ``crc32(data, value)``: isal's (21-30 GB/s here) where present, else zlib's."""
+__all__ = ["SUPPORTED_METHODS", "make_decoder"]
 
 _UNSUPPORTED_NAMES = {
     1: "shrink",
