@@ -19,13 +19,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from zipseek._codecs.crc import crc32, crc32_combine
+from zipseek._codecs.crc import crc32
 from zipseek._codecs.deflate import inflate_aligned
-from zipseek._codecs.isal_raw import isal_raw
+from zipseek._codecs.isal_raw import Segment, isal_raw
 from zipseek._codecs.zran import Checkpoint, DeflateIndex, checkpoint_decoder
 from zipseek._decode import DecodedStream
 from zipseek._engine.diskcache import CachedBlob, DiskCache
-from zipseek._engine.engine import Engine
+from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory
 from zipseek.errors import CRCMismatchError, DecompressionError, UnsupportedError
@@ -232,18 +232,14 @@ def _assign_backend(counter: Iterator[int], backend: str | None) -> None:
 
 
 def _decode_piece(
-    entry: ZipEntry, first: Checkpoint, data: bytes, want: int, backend: str | None
-) -> tuple[bytes, int]:
-    """Decode ``want`` bytes from ``first``, its compressed bytes being ``data``.
-
-    Returns the bytes and their CRC-32, both computed on this thread.
-    """
+    entry: ZipEntry, first: Checkpoint, data: list[Segment], want: int, backend: str | None
+) -> bytes:
+    """Decode ``want`` bytes from ``first``, its compressed bytes being ``data``."""
     raw = isal_raw() if backend in (None, "isal") else None
     if raw is not None:
-        out, crc = raw.inflate(data, want, window=first.window, bits=first.bits, name=entry.name)
-        return out, crc
-    out = _decode_piece_fallback(entry, first, data, want, backend or _worker.backend)
-    return out, crc32(out, 0)
+        return raw.inflate(data, want, window=first.window, bits=first.bits, name=entry.name)
+    joined = b"".join(memoryview(buf)[lo:hi] for buf, lo, hi in data)
+    return _decode_piece_fallback(entry, first, joined, want, backend or _worker.backend)
 
 
 def _decode_piece_fallback(
@@ -305,8 +301,8 @@ def iter_parallel(
     memory at once. ISA-L decodes without the GIL where it can be called directly (see
     :mod:`zipseek._codecs.isal_raw`), so the threads use every core.
 
-    When the whole member is read, the pieces' CRCs are joined and checked against the
-    archive's before the last piece is handed out (:class:`CRCMismatchError`).
+    When the whole member is read, its CRC-32 is checked against the archive's before the
+    last piece is handed out (:class:`CRCMismatchError`).
     """
     end = entry.file_size if end is None else min(end, entry.file_size)
     if end <= start:
@@ -324,8 +320,7 @@ def iter_parallel(
         jobs.append((cp, raw_end, (nxt.out_pos if nxt else entry.file_size) - cp.out_pos))
     base = layout.data_start
     raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
-    buf = bytearray()
-    buf_start = jobs[0][0].raw_start  # member-relative position of buf[0]
+    received = _Received(raw, jobs[0][0].raw_start, entry.name)
     pool = ThreadPoolExecutor(
         max_workers=max(1, workers),
         thread_name_prefix="zipseek-part",
@@ -333,28 +328,17 @@ def iter_parallel(
         initargs=(itertools.count(), backend),
     )
     check = _CrcCheck(entry) if (start, end) == (0, entry.file_size) else None
-    pending: deque[tuple[Checkpoint, Future[tuple[bytes, int]]]] = deque()
+    pending: deque[tuple[Checkpoint, Future[bytes]]] = deque()
 
-    def finish(cp: Checkpoint, future: Future[tuple[bytes, int]]) -> bytes:
-        data, crc = future.result()
+    def finish(cp: Checkpoint, future: Future[bytes]) -> bytes:
+        data = future.result()
         if check is not None:
-            check.add(crc, len(data))
+            check.add(data)
         return _clip(cp, data, start, end)
 
     try:
         for cp, raw_end, want in jobs:
-            while buf_start + len(buf) < raw_end:
-                more = raw.read(raw_end - buf_start - len(buf))
-                if not more:
-                    raise DecompressionError(
-                        f"member {entry.name!r}: its data ends before a checkpoint",
-                        name=entry.name,
-                    )
-                buf += more
-            data = bytes(buf[cp.raw_start - buf_start : raw_end - buf_start])
-            keep_from = raw_end - 1 - buf_start  # the next piece may start in the last byte
-            del buf[:keep_from]
-            buf_start += keep_from
+            data = received.segments(cp.raw_start, raw_end)
             pending.append((cp, pool.submit(_decode_piece, entry, cp, data, want, backend)))
             if len(pending) >= 2 * workers:
                 yield finish(*pending.popleft())
@@ -370,15 +354,48 @@ def iter_parallel(
         raw.close()
 
 
+class _Received:
+    """The compressed bytes that have arrived, handed out as segments (never copied)."""
+
+    def __init__(self, stream: SequentialReader, start: int, name: str) -> None:
+        self._stream = stream
+        self._name = name
+        self._parts: deque[bytes] = deque()
+        self._start = start  # member-relative position of self._parts[0][0]
+        self._end = start
+
+    def segments(self, lo: int, hi: int) -> list[Segment]:
+        """Bytes ``[lo, hi)`` as ``(buffer, start, end)`` segments; ``lo`` never goes back
+        more than a byte before the previous call's ``hi``."""
+        while self._end < hi:
+            more = self._stream.read(hi - self._end)
+            if not more:
+                raise DecompressionError(
+                    f"member {self._name!r}: its data ends before a checkpoint", name=self._name
+                )
+            self._parts.append(more)
+            self._end += len(more)
+        while self._parts and self._start + len(self._parts[0]) <= lo:
+            self._start += len(self._parts.popleft())
+        out: list[Segment] = []
+        pos = self._start
+        for part in self._parts:
+            if pos >= hi:
+                break
+            out.append((part, max(lo - pos, 0), min(hi - pos, len(part))))
+            pos += len(part)
+        return out
+
+
 class _CrcCheck:
-    """The CRC-32 of a whole member, joined piece by piece and checked at the end."""
+    """The CRC-32 of a whole member, computed piece by piece and checked at the end."""
 
     def __init__(self, entry: ZipEntry) -> None:
         self._entry = entry
         self._crc = 0
 
-    def add(self, crc: int, length: int) -> None:
-        self._crc = crc32_combine(self._crc, crc, length)
+    def add(self, data: bytes) -> None:
+        self._crc = crc32(data, self._crc)
 
     def verify(self) -> None:
         entry = self._entry

@@ -60,8 +60,8 @@ def _check(data: bytes, level: int, spacing: int, piece: int) -> DeflateIndex:
 
 
 def _check_pieces(comp: bytes, data: bytes, index: DeflateIndex, step: int) -> None:
-    """Each piece between two checkpoints decodes exactly, with its CRC, through ISA-L's C API
-    (what parallel reads use)."""
+    """Each piece between two checkpoints decodes exactly through ISA-L's C API (what parallel
+    reads use)."""
     raw = isal_raw()
     assert raw is not None, "ISA-L's GIL-free inflater did not load or failed its self-test"
     points = index.checkpoints
@@ -70,10 +70,11 @@ def _check_pieces(comp: bytes, data: bytes, index: DeflateIndex, step: int) -> N
         nxt = points[i + 1] if i + 1 < len(points) else None
         in_end = nxt.in_pos if nxt else len(comp)
         out_end = nxt.out_pos if nxt else len(data)
-        piece = comp[cp.raw_start : in_end]
-        out, crc = raw.inflate(piece, out_end - cp.out_pos, window=cp.window, bits=cp.bits)
+        # in two segments, cut anywhere, as parallel reads hand the bytes over
+        cut = min(in_end, cp.raw_start + (i * 7919) % max(1, in_end - cp.raw_start))
+        segments = [(comp, cp.raw_start, cut), (comp, cut, in_end)]
+        out = raw.inflate(segments, out_end - cp.out_pos, window=cp.window, bits=cp.bits)
         assert out == data[cp.out_pos : out_end]
-        assert crc == zlib.crc32(out)
 
 
 @settings(max_examples=40, deadline=None)

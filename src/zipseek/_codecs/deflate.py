@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zipseek._codecs.base import IN_CHUNK, Decoder, Pull
+from zipseek._codecs.isal_raw import isal_raw
 from zipseek.errors import DecompressionError
 
 __all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend", "inflate_aligned"]
@@ -75,7 +76,12 @@ def inflate_aligned(
 
 
 class DeflateDecoder(Decoder):
-    """Raw deflate (no zlib header), as ZIP stores it."""
+    """Raw deflate (no zlib header), as ZIP stores it.
+
+    With isal (the default where installed), ISA-L is called directly so that inflating
+    releases the GIL (:mod:`zipseek._codecs.isal_raw`): the threads fetching the next bytes
+    then run while it decodes. Elsewhere, the back-end's ``decompressobj``.
+    """
 
     def __init__(
         self,
@@ -88,16 +94,26 @@ class DeflateDecoder(Decoder):
         super().__init__(pull, name=name)
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"unknown inflater back-end {backend!r}; one of {sorted(BACKENDS)}")
-        loaded = BACKENDS[backend or best_backend()]()
-        if loaded is None:
-            raise ValueError(f"inflater back-end {backend!r} is not installed")
-        factory, self._error = loaded
-        self._obj: Any = factory(-15, zdict=zdict) if zdict else factory(-15)
+        chosen = backend or best_backend()
+        raw = isal_raw() if chosen == "isal" else None
+        self._stream = raw.stream(zdict, name=name) if raw is not None and raw.streaming else None
+        self._obj: Any = None
+        if self._stream is None:
+            loaded = BACKENDS[chosen]()
+            if loaded is None:
+                raise ValueError(f"inflater back-end {backend!r} is not installed")
+            factory, self._error = loaded
+            self._obj = factory(-15, zdict=zdict) if zdict else factory(-15)
         self._pending = b""
         self._more = False  # the last call was cut at max_length: output may be pending inside
         self._input_done = False
 
+    def _pull_chunk(self) -> bytes:
+        return self._pull(IN_CHUNK)
+
     def read(self, max_length: int) -> bytes:
+        if self._stream is not None:
+            return self._stream.read(max_length, self._pull_chunk)
         obj = self._obj
         while not obj.eof:
             if not self._pending and not self._more:
@@ -121,4 +137,6 @@ class DeflateDecoder(Decoder):
 
     @property
     def eof(self) -> bool:
+        if self._stream is not None:
+            return self._stream.finished
         return bool(self._obj.eof)

@@ -25,7 +25,12 @@ from zipseek.sources.base import RangeStream
 
 __all__ = ["PrefetchConfig", "Prefetcher"]
 
+#: The first read of each response: small, so a reader waiting on it gets going early.
 _PIECE = 256 << 10
+#: Later reads of a response. Each read goes through several Python layers (botocore,
+#: urllib3, http.client) and a lock hand-off; 1 MiB reads cost about a third less CPU than
+#: 256 KiB ones (329 MB over 8 GETs from SeaweedFS: 0.29-0.33 s against 0.47-0.58 s).
+_LATER_PIECE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,8 @@ class Prefetcher:
             while chunk.received < want:
                 if self._closed:
                     return
-                piece = stream.read(min(_PIECE, want - chunk.received))
+                step = _LATER_PIECE if chunk.received else _PIECE
+                piece = stream.read(min(step, want - chunk.received))
                 if not piece:
                     raise SourceError(
                         f"the response ended after {chunk.received} of {want} bytes",
