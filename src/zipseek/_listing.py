@@ -82,5 +82,6 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
         start = plan.window_start
         data = plan.held(start)
         if data is not None:
-            cache.put(policy.key, CachedBlob(tail.version, start, data, time.time()))
+            blob = CachedBlob(tail.version, start, data, time.time())
+            cache.put(policy.key, blob, background=True)
     return directory

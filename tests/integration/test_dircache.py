@@ -12,6 +12,7 @@ import zipseek
 from tests.helpers.zips import make_zip, random_bytes
 from tests.integration.conftest import MANY_KEY, Uploaded
 from zipseek import errors
+from zipseek._engine.diskcache import wait_for_writes
 
 if TYPE_CHECKING:
     from zipseek.testing import CountingProxy, LocalS3Server
@@ -114,6 +115,7 @@ def test_corrupt_entry_is_detected_and_rebuilt(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, key: str, tmp_path: Path
 ) -> None:
     _open(s3_server, s3_proxy, key, tmp_path).close()
+    wait_for_writes()  # the listing is written to the cache in the background
     (entry,) = list((tmp_path).glob("*.zsdc"))
     raw = bytearray(entry.read_bytes())
     raw[-5] ^= 0xFF

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from zipseek._format.entry import ZipEntry, entry_from_header
+from zipseek._format.entry import ZipEntry, entries_from_directory
 from zipseek._format.records import (
     CentralDirectoryHeader,
     EndOfCentralDirectory,
@@ -364,25 +364,16 @@ class DirectoryPlan:
     def _parse_entries(
         self, cd_start: int, cd_end: int, base_offset: int, declared: int
     ) -> list[ZipEntry]:
-        window = self._window
         offset = self._window_start
-        pos = cd_start - offset
-        stop = cd_end - offset
-        entries: list[ZipEntry] = []
-        limit = self.max_entries
-        signature = CentralDirectoryHeader.SIGNATURE
-        while pos < stop:
-            count = len(entries)
-            if count >= declared and window[pos : pos + 4] != signature:
-                break  # a gap between the directory and its end record
-            if limit is not None and count >= limit:
-                raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
-            header, nxt = CentralDirectoryHeader.parse(window, pos, offset + pos, limit=stop)
-            entries.append(
-                entry_from_header(header, index=count, base_offset=base_offset, at=offset + pos)
-            )
-            pos = nxt
-        return entries
+        return entries_from_directory(
+            self._window,
+            cd_start - offset,
+            cd_end - offset,
+            offset=offset,
+            base_offset=base_offset,
+            declared=declared,
+            limit=self.max_entries,
+        )
 
 
 def member_request(entry: ZipEntry, directory: Directory) -> ByteRange:
