@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 from typing_extensions import Unpack
 
 from zipseek.sources.base import Source
+from zipseek.sources.s3 import S3Config, S3Source  # up front: it does not import boto3
 
 __all__ = ["SourceOptions", "is_url", "open_source", "source_option_names"]
 
@@ -67,8 +68,6 @@ def open_source(
     m = _SCHEME.match(text)
     scheme = m.group(1).lower() if m else ""
     if scheme == "s3":
-        from zipseek.sources.s3 import S3Config, S3Source
-
         config = S3Config(
             endpoint_url=options.get("endpoint_url"),
             profile=options.get("profile"),
