@@ -32,6 +32,16 @@ def _slow_entries(directory: Directory, data: bytes) -> list[ZipEntry]:
     return out
 
 
+def _listed(data: bytes) -> Directory:
+    """The directory of ``data``, checked equal to the record-by-record path."""
+    plan = DirectoryPlan(len(data))
+    plan.feed(0, data)
+    directory = plan.step()
+    assert isinstance(directory, Directory)
+    assert list(directory.entries) == _slow_entries(directory, data)
+    return directory
+
+
 def _unicode_path_extra(name: str, raw: bytes) -> bytes:
     body = b"\x01" + struct.pack("<L", zlib.crc32(raw)) + name.encode()
     return struct.pack("<HH", 0x7075, len(body)) + body
@@ -73,11 +83,7 @@ def test_fast_path_equals_the_slow_path(
             info.compress_type = zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED
             zf.writestr(info, content)
     data = buf.getvalue()
-    plan = DirectoryPlan(len(data))
-    plan.feed(0, data)
-    directory = plan.step()
-    assert isinstance(directory, Directory)
-    assert list(directory.entries) == _slow_entries(directory, data)
+    directory = _listed(data)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert [e.name for e in directory.entries] == [
             (f"{i}/renamed-{m[0]}" if m[2] == "up" else i_name.filename)
@@ -91,12 +97,7 @@ def test_zip64_entries_take_the_full_path() -> None:
         with zf.open("big", "w", force_zip64=True) as f:
             f.write(b"x" * 100)
         zf.writestr("small", b"y")
-    data = buf.getvalue()
-    plan = DirectoryPlan(len(data))
-    plan.feed(0, data)
-    directory = plan.step()
-    assert isinstance(directory, Directory)
-    assert list(directory.entries) == _slow_entries(directory, data)
+    directory = _listed(buf.getvalue())
     assert directory.entries[0].file_size == 100
 
 

@@ -147,6 +147,14 @@ class IsalRaw:
             self.run(state, name)
             if not head.avail_out:
                 return out
+        head.avail_in = 0
+        while head.avail_out:  # the input is used up: let ISA-L flush what it holds back
+            before = head.avail_out
+            self.run(state, name)
+            if head.avail_out == before:
+                break
+        if not head.avail_out:
+            return out
         raise DecompressionError(
             f"member {name!r}: deflate data ended after {size - head.avail_out} of {size} bytes",
             name=name,

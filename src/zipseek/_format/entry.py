@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import stat
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from zipseek._format.extra import aes_extra, extended_mtime, resolve_zip64, unicode_path
@@ -182,6 +184,24 @@ _GC_PAUSE_FROM = 1000
 _UNICODE_PATH_BYTES = b"up"
 
 
+@contextlib.contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """Pause the garbage collector (if it runs) for a bulk parse, and restore it after.
+
+    Every entry is two new tuples and nothing here can form a cycle, yet the collector would
+    scan the growing list again and again: pausing it makes listing 100,000 entries about a
+    third faster (284 ms to 202-256 ms here).
+    """
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def entries_from_directory(
     buf: bytes,
     pos: int,
@@ -200,97 +220,72 @@ def entries_from_directory(
     needs more than the common case (ZIP64 fields, a possible Unicode Path field, or a damaged
     header, which then raises the right error) goes through those two.
     """
-    if declared < _GC_PAUSE_FROM or not gc.isenabled():
-        return _entries(buf, pos, stop, offset=offset, base_offset=base_offset,
-                        declared=declared, limit=limit)  # fmt: skip
-    # Every entry is two new tuples and nothing here can form a cycle, yet the collector
-    # would scan the growing list again and again: pausing it makes listing 100,000 entries
-    # about a third faster (284 ms to 202-256 ms here). Restored even on errors.
-    gc.disable()
-    try:
-        return _entries(buf, pos, stop, offset=offset, base_offset=base_offset,
-                        declared=declared, limit=limit)  # fmt: skip
-    finally:
-        gc.enable()
-
-
-def _entries(
-    buf: bytes,
-    pos: int,
-    stop: int,
-    *,
-    offset: int,
-    base_offset: int,
-    declared: int,
-    limit: int | None,
-) -> list[ZipEntry]:
-    header_struct = CentralDirectoryHeader.STRUCT
-    unpack = header_struct.unpack_from
-    header_size = CentralDirectoryHeader.SIZE
-    signature = CentralDirectoryHeader.SIGNATURE
-    new_entry = tuple.__new__
-    entries: list[ZipEntry] = []
-    append = entries.append
-    count = 0
-    while pos < stop:
-        if count >= declared and buf[pos : pos + 4] != signature:
-            break  # a gap between the directory and its end record
-        if limit is not None and count >= limit:
-            raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
-        if pos + header_size <= stop:
-            (sig, made_by, _, flags, method, dos_time, dos_date, crc, csize, usize, nlen, elen,
-             clen, disk, _, eattr, header_offset) = unpack(buf, pos)  # fmt: skip
-            end = pos + header_size + nlen + elen + clen
-            simple = (
-                sig == signature
-                and end <= stop
-                and csize != 0xFFFFFFFF
-                and usize != 0xFFFFFFFF
-                and header_offset != 0xFFFFFFFF
-                and disk != 0xFFFF
-            )
-        else:
-            simple = False
-        if simple:
-            p = pos + header_size
-            raw_name = buf[p : p + nlen]
-            extra = buf[p + nlen : p + nlen + elen] if elen else b""
-            comment = buf[p + nlen + elen : end] if clen else b""
-            name = unicode_path(extra, raw_name) if _UNICODE_PATH_BYTES in extra else None
-            if name is None:
-                name = (
-                    raw_name.decode("ascii") if raw_name.isascii() else decode_name(raw_name, flags)
+    with _collector_paused(declared >= _GC_PAUSE_FROM):
+        header_struct = CentralDirectoryHeader.STRUCT
+        unpack = header_struct.unpack_from
+        header_size = CentralDirectoryHeader.SIZE
+        signature = CentralDirectoryHeader.SIGNATURE
+        new_entry = tuple.__new__
+        date_time = _date_time
+        entries: list[ZipEntry] = []
+        append = entries.append
+        count = 0
+        while pos < stop:
+            if count >= declared and buf[pos : pos + 4] != signature:
+                break  # a gap between the directory and its end record
+            if limit is not None and count >= limit:
+                raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
+            if pos + header_size <= stop:
+                (sig, made_by, _, flags, method, dos_time, dos_date, crc, csize, usize, nlen, elen,
+                 clen, disk, _, eattr, header_offset) = unpack(buf, pos)  # fmt: skip
+                end = pos + header_size + nlen + elen + clen
+                simple = (
+                    sig == signature
+                    and end <= stop
+                    and csize != 0xFFFFFFFF
+                    and usize != 0xFFFFFFFF
+                    and header_offset != 0xFFFFFFFF
+                    and disk != 0xFFFF
                 )
-            entry: ZipEntry = new_entry(
-                ZipEntry,
-                (
-                    name,
-                    usize,
-                    csize,
-                    method,
-                    crc,
+            else:
+                simple = False
+            if simple:
+                p = pos + header_size
+                raw_name = buf[p : p + nlen]
+                extra = buf[p + nlen : p + nlen + elen] if elen else b""
+                comment = buf[p + nlen + elen : end] if clen else b""
+                name = unicode_path(extra, raw_name) if _UNICODE_PATH_BYTES in extra else None
+                if name is None:
+                    name = (
+                        raw_name.decode("ascii")
+                        if raw_name.isascii()
+                        else decode_name(raw_name, flags)
+                    )
+                entry: ZipEntry = new_entry(
+                    ZipEntry,
                     (
-                        (dos_date >> 9) + 1980,
-                        (dos_date >> 5) & 0xF,
-                        dos_date & 0x1F,
-                        dos_time >> 11,
-                        (dos_time >> 5) & 0x3F,
-                        (dos_time & 0x1F) * 2,
+                        name,
+                        usize,
+                        csize,
+                        method,
+                        crc,
+                        date_time(dos_date, dos_time),
+                        comment,
+                        header_offset + base_offset,
+                        flags,
+                        extra,
+                        raw_name,
+                        eattr,
+                        made_by >> 8,
+                        count,
                     ),
-                    comment,
-                    header_offset + base_offset,
-                    flags,
-                    extra,
-                    raw_name,
-                    eattr,
-                    made_by >> 8,
-                    count,
-                ),
-            )
-        else:
-            header, end = CentralDirectoryHeader.parse(buf, pos, offset + pos, limit=stop)
-            entry = entry_from_header(header, index=count, base_offset=base_offset, at=offset + pos)
-        append(entry)
-        pos = end
-        count += 1
-    return entries
+                )
+            else:
+                header, end = CentralDirectoryHeader.parse(buf, pos, offset + pos, limit=stop)
+                entry = entry_from_header(
+                    header, index=count, base_offset=base_offset, at=offset + pos
+                )
+            append(entry)
+            pos = end
+            count += 1
+        return entries
