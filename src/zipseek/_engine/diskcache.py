@@ -34,8 +34,8 @@ __all__ = ["CachedBlob", "DiskCache", "cache_key", "default_cache_dir", "wait_fo
 log = logging.getLogger("zipseek.cache")
 
 _MAGIC = b"zipseek-directory-cache 1\n"
-#: zlib level of entries: level 6 took 84 ms on a 7.5 MB directory, level 1 a fraction of it
-#: for a slightly larger file.
+#: zlib level of entries: on a 7.5 MB directory, level 1 took 27 ms for 1.15 MB and level 6
+#: 91 ms for 1.10 MB.
 _LEVEL = 1
 
 _pending_lock = threading.Lock()
