@@ -155,3 +155,34 @@ def test_deflate_decoder_uses_the_gil_free_stream_by_default() -> None:
         out += chunk
     assert out == data
     assert decoder.eof
+
+
+def test_deflate_decoder_falls_back_to_python_isal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zipseek._codecs import deflate
+
+    monkeypatch.setattr(deflate, "isal_raw", lambda: None)
+    data = b"fallback " * 5000
+    pull = _pieces(_deflate(data), 4096)
+    decoder = deflate.DeflateDecoder(lambda _size: pull(), backend="isal")
+    assert decoder._stream is None
+    out = bytearray()
+    while chunk := decoder.read(3000):
+        out += chunk
+    assert out == data
+    assert decoder.eof
+
+
+def test_parallel_pieces_fall_back_without_isal_raw(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zipseek import _indexing
+    from zipseek._codecs.zran import Checkpoint
+
+    monkeypatch.setattr(_indexing, "isal_raw", lambda: None)
+    monkeypatch.setattr(_indexing._worker, "backend", None, raising=False)
+    data = b"piece " * 20_000
+    comp = _deflate(data)
+    entry = type("E", (), {"name": "m"})()
+    first = Checkpoint(0, 0, 0, b"")
+    out = _indexing._decode_piece(
+        entry, first, [(comp, 0, 10), (comp, 10, len(comp))], len(data), None
+    )
+    assert out == data
