@@ -186,3 +186,11 @@ def test_parallel_pieces_fall_back_without_isal_raw(monkeypatch: pytest.MonkeyPa
         entry, first, [(comp, 0, 10), (comp, 10, len(comp))], len(data), None
     )
     assert out == data
+
+
+def test_loading_leaves_ctypes_pythonapi_alone(raw: IsalRaw) -> None:
+    import ctypes
+
+    assert raw.new_output(3) != b""
+    assert ctypes.pythonapi.PyBytes_FromStringAndSize.restype is ctypes.c_int
+    assert ctypes.pythonapi.PyBytes_FromStringAndSize.argtypes is None

@@ -79,10 +79,10 @@ class IsalRaw:
         self._lib = lib
         #: Whether :meth:`stream` may be used (``block_state`` is where it is expected).
         self.streaming = streaming
-        new_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
-        new_bytes.restype = ctypes.py_object
-        new_bytes.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
-        self._new_bytes = new_bytes
+        # A private prototype: setting argtypes on ctypes.pythonapi's shared function object
+        # would change it for every other user in the process.
+        prototype = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_ssize_t)
+        self._new_bytes = prototype(("PyBytes_FromStringAndSize", ctypes.pythonapi))
 
     def new_output(self, size: int) -> bytes:
         """A fresh bytes object of ``size`` bytes for ISA-L to write into (nobody else holds
