@@ -72,6 +72,30 @@ def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: b
         assert zlib.crc32(b"".join(pieces)) == archive.getinfo("big.csv").crc
 
 
+def test_read_decodes_in_parallel_once_an_index_is_known(
+    archive_path: Path, payload: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipseek.archive
+
+    monkeypatch.setattr(zipseek.archive, "_PARALLEL_READ_FROM", 1 * MiB)
+    with zipseek.open_archive(archive_path) as archive:
+        calls: list[object] = []
+        parallel = archive.iter_parallel
+
+        def spy(member: object, **kwargs: object) -> object:
+            calls.append(member)
+            return parallel(member, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(archive, "iter_parallel", spy)
+        assert archive.read("big.csv") == payload  # no index yet: sequential
+        assert not calls
+        archive.build_index("big.csv", spacing=SPACING)
+        assert archive.read("big.csv") == payload
+        assert len(calls) == 1
+        assert archive.read("s.txt") == b"s"  # stored: never parallel
+        assert len(calls) == 1
+
+
 def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes) -> None:
     from zipseek._indexing import iter_parallel
 
