@@ -123,3 +123,56 @@ def test_default_spacing_index_is_under_one_percent_of_the_compressed_size() -> 
         pass
     assert decoder.index is not None
     assert len(decoder.index.to_bytes()) <= 0.01 * len(comp)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["random", "text", "runs"]),
+    size=st.sampled_from([0, 1, 2, 1000, 70_000, 300_000]),
+    level=st.integers(0, 9),
+    in_piece=st.sampled_from([1, 7, 4096, 1 << 20]),
+    out_piece=st.sampled_from([1, 1000, 65_536, 1 << 20]),
+    cut=st.sampled_from([None, 0.0, 0.5, 0.999]),
+    seed=st.integers(0, 1000),
+)
+def test_isal_stream_matches_zlib(
+    kind: str,
+    size: int,
+    level: int,
+    in_piece: int,
+    out_piece: int,
+    cut: float | None,
+    seed: int,
+) -> None:
+    """The default sequential inflater gives the data in any steps, and a truncated stream
+    gives a prefix of it and never reports its end."""
+    rng = random.Random(seed)
+    if kind == "random":
+        data = rng.randbytes(size)
+    elif kind == "text":
+        data = text_bytes(rng, size)
+    else:
+        data = bytes(rng.choice(b"ab") for _ in range(size // 100)) * 100
+    if in_piece == 1 and size > 2_000:
+        in_piece = 7
+    if out_piece == 1 and size > 2_000:
+        out_piece = 1000
+    comp = _deflate(data, level)
+    if cut is not None:
+        comp = comp[: int(len(comp) * cut)]
+    raw = isal_raw()
+    assert raw is not None and raw.streaming
+    stream = raw.stream()
+    pull = _pull(comp, piece=in_piece)
+    out = bytearray()
+    for _ in range(len(data) + 10):
+        chunk = stream.read(out_piece, lambda: pull(in_piece))
+        if not chunk:
+            break
+        out += chunk
+    if cut is None:
+        assert bytes(out) == data
+        assert stream.finished
+    else:  # a prefix of the data, never more; the reader then reports the truncation
+        assert data.startswith(bytes(out))
+        assert not stream.finished
