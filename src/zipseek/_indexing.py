@@ -28,8 +28,8 @@ from zipseek._engine.diskcache import CachedBlob, DiskCache
 from zipseek._engine.engine import Engine, SequentialReader
 from zipseek._format.entry import ZipEntry
 from zipseek._format.plan import Directory
-from zipseek.errors import CRCMismatchError, DecompressionError, UnsupportedError
-from zipseek.member import locate_member
+from zipseek.errors import DecompressionError, UnsupportedError
+from zipseek.member import crc_mismatch, locate_member
 from zipseek.sources.base import ObjectVersion
 
 __all__ = [
@@ -398,15 +398,8 @@ class _CrcCheck:
         self._crc = crc32(data, self._crc)
 
     def verify(self) -> None:
-        entry = self._entry
-        if self._crc != entry.crc:
-            raise CRCMismatchError(
-                f"member {entry.name!r}: CRC-32 is {self._crc:08x}, the archive declares "
-                f"{entry.crc:08x}: the data is corrupt",
-                name=entry.name,
-                expected=entry.crc,
-                actual=self._crc,
-            )
+        if self._crc != self._entry.crc:
+            raise crc_mismatch(self._entry, self._crc)
 
 
 def _clip(cp: Checkpoint, data: bytes, start: int, end: int) -> bytes:
