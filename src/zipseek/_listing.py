@@ -83,5 +83,5 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
         data = plan.held(start)
         if data is not None:
             blob = CachedBlob(tail.version, start, data, time.time())
-            cache.put(policy.key, blob, background=True)
+            cache.put(policy.key, blob, background=True, compress_from=directory.cd_start - start)
     return directory

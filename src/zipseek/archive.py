@@ -32,7 +32,7 @@ from zipseek.member import MemberReader, locate_member
 from zipseek.options import OpenOptions, ReaderOptions, split_options
 from zipseek.sources.base import Source
 from zipseek.sources.memory import MemorySource
-from zipseek.sources.resolve import SourceOptions, open_source
+from zipseek.sources.resolve import open_source
 from zipseek.sources.write import write_object
 
 __all__ = ["ZipArchive", "open_archive"]
@@ -56,7 +56,12 @@ class ZipArchive:
         source = open_source(target, **source_options)
         self._source_options = source_options
         self._engine = Engine(source, engine_config)
-        policy = _cache_policy(source, source_options, reader_options)
+        identity = cache_key(
+            source.url,
+            endpoint=source_options.get("endpoint_url"),
+            version_id=source_options.get("version_id"),
+        )
+        policy = _cache_policy(source, reader_options, identity)
         if policy.cache is not None:
             cache, key = policy.cache, policy.key
             self._engine.on_changed = lambda: cache.invalidate(key)
@@ -76,11 +81,6 @@ class ZipArchive:
         if reader_options.directory_cache is not False and not isinstance(source, MemorySource):
             where = reader_options.directory_cache
             store = DiskCache(None if where is True else Path(where) / "indexes", kind="indexes")
-        identity = cache_key(
-            source.url,
-            endpoint=source_options.get("endpoint_url"),
-            version_id=source_options.get("version_id"),
-        )
         self._indexes = IndexRegistry(self._engine, store, identity)
         self._by_name: dict[str, ZipEntry] = {}
         for entry in self._directory.entries:
@@ -349,20 +349,13 @@ class ZipArchive:
         return f"<ZipArchive {self.url!r} {state}>"
 
 
-def _cache_policy(
-    source: Source, source_options: SourceOptions, reader_options: ReaderOptions
-) -> CachePolicy:
+def _cache_policy(source: Source, reader_options: ReaderOptions, identity: str) -> CachePolicy:
     """The directory cache for this source: on disk for remote objects unless disabled."""
     where = reader_options.directory_cache
     if where is False or not getattr(source, "remote", True):
         return CachePolicy(None, "")
     cache = DiskCache(None if where is True else Path(where))
-    key = cache_key(
-        source.url,
-        endpoint=source_options.get("endpoint_url"),
-        version_id=source_options.get("version_id"),
-    )
-    return CachePolicy(cache, key, reader_options.cache_ttl)
+    return CachePolicy(cache, identity, reader_options.cache_ttl)
 
 
 def open_archive(

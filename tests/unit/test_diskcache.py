@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
+import subprocess
+import sys
 import threading
+import zlib
 from pathlib import Path
 
-from zipseek._engine.diskcache import CachedBlob, DiskCache
+import pytest
+
+from zipseek._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
 from zipseek.sources.base import ObjectVersion
 
 
@@ -20,7 +28,6 @@ def test_a_background_write_is_read_back(tmp_path: Path) -> None:
     got = cache.get("k")
     assert got is not None
     assert got.data == data
-    assert not [t for t in threading.enumerate() if t.name == "zipseek-cache-write"]
 
 
 def test_a_later_write_wins_over_a_background_one(tmp_path: Path) -> None:
@@ -46,3 +53,102 @@ def test_an_unwritable_directory_is_not_an_error(tmp_path: Path) -> None:
     cache = DiskCache(blocker / "sub")
     cache.put("k", _blob(b"data"), background=True)
     assert cache.get("k") is None
+
+
+@pytest.mark.parametrize("compress_from", [0, 1, 70_000, 100_000, 10**9, -5])
+def test_a_plain_prefix_round_trips(tmp_path: Path, compress_from: int) -> None:
+    rng = random.Random(7)
+    data = rng.randbytes(70_000) + b"central directory " * 1_000
+    cache = DiskCache(tmp_path)
+    cache.put("k", _blob(data), compress_from=compress_from)
+    got = cache.get("k")
+    assert got is not None
+    assert got.data == data
+
+
+def test_member_bytes_before_the_directory_are_not_deflated_again(tmp_path: Path) -> None:
+    """Only the directory part is compressed: the stored prefix is the member bytes as-is."""
+    rng = random.Random(8)
+    members = rng.randbytes(200_000)
+    directory = b"PK\x01\x02 name.csv " * 500
+    cache = DiskCache(tmp_path)
+    cache.put("k", _blob(members + directory), compress_from=len(members))
+    (path,) = tmp_path.glob("*.zsdc")
+    raw = path.read_bytes()
+    assert members in raw
+    assert len(raw) < len(members) + len(directory) // 4
+
+
+def test_a_version_1_entry_is_still_read(tmp_path: Path) -> None:
+    data = b"central directory " * 1_000
+    header = {
+        "size": len(data),
+        "etag": '"e"',
+        "version_id": None,
+        "start": 0,
+        "validated_at": 1.0,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    blob = b"zipseek-directory-cache 1\n" + json.dumps(header).encode() + b"\n"
+    cache = DiskCache(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    cache._path("k").write_bytes(blob + zlib.compress(data))
+    got = cache.get("k")
+    assert got is not None
+    assert got.data == data
+
+
+@pytest.mark.parametrize("plain", [-1, 10**9, "x"])
+def test_a_bad_plain_length_drops_the_entry(tmp_path: Path, plain: object) -> None:
+    cache = DiskCache(tmp_path)
+    cache.put("k", _blob(b"central directory " * 1_000), compress_from=100)
+    path = cache._path("k")
+    raw = path.read_bytes()
+    first, header, rest = raw.split(b"\n", 2)
+    fields = json.loads(header)
+    fields["plain"] = plain
+    path.write_bytes(first + b"\n" + json.dumps(fields).encode() + b"\n" + rest)
+    assert cache.get("k") is None
+    assert not path.exists()
+
+
+def test_put_does_not_wait_for_the_background_write(tmp_path: Path) -> None:
+    """The listing is not kept waiting: the write runs after ``put`` has returned."""
+    cache = DiskCache(tmp_path)
+    release = threading.Event()
+    real_write = cache._write
+
+    def slow_write(key: str, entry: CachedBlob, plain: int) -> None:
+        release.wait(10)
+        real_write(key, entry, plain)
+
+    cache._write = slow_write  # type: ignore[method-assign]
+    cache.put("k", _blob(b"data"), background=True)
+    assert not list(tmp_path.glob("*.zsdc"))
+    release.set()
+    wait_for_writes()
+    assert [p.name for p in tmp_path.glob("*.zsdc")] == [cache._path("k").name]
+
+
+def test_the_interpreter_finishes_a_background_write_before_it_exits(tmp_path: Path) -> None:
+    """Low-level threads are not joined at exit; the atexit hook waits for them."""
+    script = f"""
+import time
+from pathlib import Path
+from zipseek._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
+from zipseek.sources.base import ObjectVersion
+
+cache = DiskCache(Path({str(tmp_path)!r}))
+real_write = cache._write
+def slow_write(key, entry, plain):
+    time.sleep(0.3)
+    real_write(key, entry, plain)
+cache._write = slow_write
+data = b"x" * 1000
+cache.put("k", CachedBlob(ObjectVersion(size=1000, etag=None, version_id=None), 0, data, 1.0),
+          background=True)
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    got = DiskCache(tmp_path).get("k")
+    assert got is not None
+    assert got.data == b"x" * 1000

@@ -7,7 +7,6 @@ that version, so bytes of two versions never mix.
 
 from __future__ import annotations
 
-import io
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,7 +178,7 @@ class BaseSource(ABC):
 
 def read_exactly(stream: RangeStream, length: int, *, url: str, start: int) -> bytes:
     """Read ``length`` bytes from ``stream``; a short body raises :class:`SourceError`."""
-    buf = io.BytesIO()
+    parts: list[bytes] = []
     remaining = length
     while remaining > 0:
         chunk = stream.read(min(remaining, 1 << 20))
@@ -189,6 +188,7 @@ def read_exactly(stream: RangeStream, length: int, *, url: str, start: int) -> b
                 url=url,
                 range=(start, start + length),
             )
-        buf.write(chunk)
+        parts.append(chunk)
         remaining -= len(chunk)
-    return buf.getvalue()
+    # One chunk is returned as it is: copying a fresh 256 KiB buffer costs more than reading it.
+    return parts[0] if len(parts) == 1 else b"".join(parts)

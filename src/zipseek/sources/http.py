@@ -8,6 +8,9 @@ the source falls back to a HEAD and an explicit range, and says so at debug leve
 
 from __future__ import annotations
 
+# urllib3 encodes every host with the IDNA codec before its first connection. Importing the
+# codec with the source (as requests does) keeps about 1.5 ms of imports off the first request.
+import encodings.idna  # noqa: F401
 import logging
 import re
 import threading

@@ -7,6 +7,9 @@ thread-safe, and a shared client shares its connection pool.
 
 from __future__ import annotations
 
+# urllib3 encodes every host with the IDNA codec before its first connection. Importing the
+# codec with the source (as requests does) keeps about 1.5 ms of imports off the first request.
+import encodings.idna  # noqa: F401
 import hashlib
 import logging
 import os
