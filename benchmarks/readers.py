@@ -299,6 +299,22 @@ class ZipseekReader(Reader):
             return index.size, 0
 
 
+class ZipseekHttpReader(ZipseekReader):
+    """zipseek's native API on the plain HTTP URL: the transport remotezip uses, unsigned."""
+
+    name = "zipseek (HTTP URL)"
+
+    def setup(self) -> None:
+        """Import zipseek and its HTTP source (remotezip's setup imports requests likewise)."""
+        import zipseek
+        import zipseek.sources.http  # zipseek imports it lazily, on the first HTTP URL
+
+        self._zipseek = zipseek
+
+    def _open(self) -> Any:
+        return self._zipseek.open_archive(self.job.http_url, **dict(self.job.options))
+
+
 class ZipseekIndexedReader(ZipseekReader):
     """zipseek with the member's checkpoint index already in its disk cache."""
 
@@ -671,6 +687,7 @@ _RANDOM_NA = (
 #: Every reader, in table order.
 READERS: dict[str, ReaderSpec] = {
     ZipseekReader.name: ReaderSpec(ZipseekReader, _ALL | {"parallel", "build_index"}),
+    ZipseekHttpReader.name: ReaderSpec(ZipseekHttpReader, _ALL),
     RemoteFileReader.name: ReaderSpec(RemoteFileReader, _ALL),
     S3fsReader.name: ReaderSpec(S3fsReader, _ALL),
     SmartOpenReader.name: ReaderSpec(SmartOpenReader, _ALL),

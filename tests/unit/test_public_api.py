@@ -74,6 +74,16 @@ def test_import_zipseek_does_not_import_boto3() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_import_zipseek_loads_the_idna_codec_before_the_first_request() -> None:
+    """urllib3 encodes each host with it on the first connection: 1.5 ms off the first GET."""
+    import subprocess
+    import sys
+
+    code = "import sys, zipseek; print('encodings.idna' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True"]
+
+
 def test_source_error_redacts_credentials() -> None:
     err = zipseek.errors.SourceError(
         "boom",
