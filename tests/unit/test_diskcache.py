@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -131,7 +133,7 @@ def test_put_does_not_wait_for_the_background_write(tmp_path: Path) -> None:
 
 
 def test_the_interpreter_finishes_a_background_write_before_it_exits(tmp_path: Path) -> None:
-    """Low-level threads are not joined at exit; the atexit hook waits for them."""
+    """The writer is not a daemon: the interpreter waits for it before exiting."""
     script = f"""
 import time
 from pathlib import Path
@@ -152,3 +154,37 @@ cache.put("k", CachedBlob(ObjectVersion(size=1000, etag=None, version_id=None), 
     got = DiskCache(tmp_path).get("k")
     assert got is not None
     assert got.data == b"x" * 1000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_wait_for_the_parents_write(tmp_path: Path) -> None:
+    """A worker forked while a write is in flight (multiprocessing, Dask) exits at once."""
+    cache = DiskCache(tmp_path)
+    release = threading.Event()
+    real_write = cache._write
+
+    def slow_write(key: str, entry: CachedBlob, plain: int) -> None:
+        release.wait(10)
+        real_write(key, entry, plain)
+
+    cache._write = slow_write  # type: ignore[method-assign]
+    cache.put("k", _blob(b"data"), background=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        wait_for_writes()
+        os._exit(0 if cache.get("k") is None else 1)
+    try:
+        for _ in range(500):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.01)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child waited for the parent's background write")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        wait_for_writes()
+    assert cache.get("k") is not None

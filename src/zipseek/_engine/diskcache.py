@@ -16,8 +16,6 @@ dropping that entry in this process waits for it, and the process waits for it b
 
 from __future__ import annotations
 
-import _thread
-import atexit
 import contextlib
 import hashlib
 import json
@@ -44,28 +42,23 @@ _MAGIC_V1 = b"zipseek-directory-cache 1\n"
 _LEVEL = 1
 
 _pending_lock = threading.Lock()
-#: Background writes in flight, by path: each event is set when its write has finished.
-_pending: dict[Path, threading.Event] = {}
+_pending: dict[Path, threading.Thread] = {}
 
 
 def wait_for_writes() -> None:
     """Wait until every background write of this process has finished."""
     with _pending_lock:
-        done = list(_pending.values())
-    for event in done:
-        event.wait()
+        threads = list(_pending.values())
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join()
 
 
 def _wait_for_write(path: Path) -> None:
     with _pending_lock:
-        done = _pending.get(path)
-    if done is not None:
-        done.wait()
-
-
-# Background writes run on low-level threads, which the interpreter does not join; this
-# finishes them before it exits.
-atexit.register(wait_for_writes)
+        thread = _pending.get(path)
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def default_cache_dir(kind: str = "directories") -> Path:
@@ -162,22 +155,21 @@ class DiskCache:
         if not background:
             self._write(key, entry, plain)
             return
-        done = threading.Event()
-        with _pending_lock:
-            _pending[path] = done
 
         def write() -> None:
             try:
                 self._write(key, entry, plain)
             finally:
                 with _pending_lock:
-                    if _pending.get(path) is done:
+                    if _pending.get(path) is threading.current_thread():
                         del _pending[path]
-                done.set()
 
-        # threading.Thread.start waits until the new thread runs, 0.1-0.4 ms on the first
-        # listing of a process; the low-level start returns at once.
-        _thread.start_new_thread(write, ())
+        # Not a daemon: the interpreter finishes the write before it exits. (A threading
+        # thread, not a low-level one, also for fork: a child never waits for the parent's.)
+        thread = threading.Thread(target=write, name="zipseek-cache-write")
+        with _pending_lock:
+            _pending[path] = thread
+        thread.start()
 
     def _write(self, key: str, entry: CachedBlob, plain: int) -> None:
         data = entry.data
