@@ -127,10 +127,10 @@ class RemoteFile(io.RawIOBase):
         if self._pos != self._last_end or self._run_bytes < _SEQUENTIAL_AFTER:
             return None
         limit = self._read_ahead_limit(self._pos)
-        if limit - self._pos <= self._engine.config.block_size:
+        if limit - self._pos <= self._engine.block_size:
             return None
         self._stream = self._engine.sequential(
-            self._pos, limit, initial_ahead=2 * self._engine.config.block_size
+            self._pos, limit, initial_ahead=2 * self._engine.block_size
         )
         return self._stream
 

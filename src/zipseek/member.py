@@ -429,7 +429,7 @@ class MemberReader(io.BufferedIOBase):
             raw = self._raw(
                 layout.data_start + self._pos,
                 layout.data_end,
-                initial_ahead=2 * self._engine.config.block_size,
+                initial_ahead=2 * self._engine.block_size,
             )
             self._stream = self._decoded(raw, produced=self._pos)
         return data

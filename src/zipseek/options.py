@@ -18,7 +18,7 @@ class OpenOptions(SourceOptions, total=False):
     Besides the source options (see :class:`zipseek.sources.resolve.SourceOptions`):
 
     - ``tail_size``: bytes of the listing GET (default 256 KiB);
-    - ``block_size``: random-access cache block (default 256 KiB);
+    - ``block_size``: random-access cache block (default 256 KiB remote, 16 KiB local);
     - ``cache_size``: block cache capacity in bytes (default 64 MiB);
     - ``part_size``, ``max_parallel``: how large exact ranges are split into parallel GETs;
     - ``chunk_size``, ``concurrency``, ``max_ahead``: sequential streaming (8 MiB GETs, 8 in

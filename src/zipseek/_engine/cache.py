@@ -82,7 +82,9 @@ class BlockCache:
                         continue  # already holds at least this much
                     self._bytes -= len(old_data)
                     del self._blocks[index]
-                piece = bytes(view[lo - start : hi - start])
+                # Data that is exactly one block's part is kept as it is: no copy.
+                whole = lo == start and hi == end and type(data) is bytes
+                piece = data if whole else bytes(view[lo - start : hi - start])
                 self._blocks[index] = (lo, piece)
                 self._bytes += len(piece)
             while self._bytes > self.max_bytes and self._blocks:

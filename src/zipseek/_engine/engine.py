@@ -24,6 +24,11 @@ __all__ = ["Engine", "EngineConfig", "SequentialReader"]
 T = TypeVar("T")
 
 
+#: Random-access block where a request crosses the network, and where it does not.
+REMOTE_BLOCK_SIZE = 256 << 10
+LOCAL_BLOCK_SIZE = 16 << 10
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Tuning of the request plan. The defaults are what zipseek measured to work well on S3.
@@ -31,7 +36,10 @@ class EngineConfig:
     - ``tail_size``: bytes of the suffix GET that lists an archive. Measured through a
       30 ms / 100 MB/s proxy, listing a ZIP64 archive took 45 ms at 64 KiB, 44 ms at 256 KiB
       and 52 ms at 1 MiB; 256 KiB holds the central directory of about 4,000 entries.
-    - ``block_size``: the unit of the random-access cache.
+    - ``block_size``: the unit of the random-access cache. None (the default) picks it by
+      source: 256 KiB where a request crosses the network, 16 KiB for local files and memory,
+      where a read costs microseconds and a bigger block only copies more (1,000 random 4 KiB
+      reads of a local 1 GB member: 126 ms at 256 KiB, 32 ms at 16 KiB).
     - ``cache_size``: bytes the block cache may hold.
     - ``part_size`` / ``max_parallel``: how a large exact range (a huge central directory) is
       split into parallel GETs.
@@ -44,7 +52,7 @@ class EngineConfig:
     """
 
     tail_size: int = 256 << 10
-    block_size: int = 256 << 10
+    block_size: int | None = None
     cache_size: int = 64 << 20
     part_size: int = 16 << 20
     max_parallel: int = 8
@@ -54,9 +62,10 @@ class EngineConfig:
     retries: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
+        if self.block_size is not None and self.block_size <= 0:
+            raise ValueError("block_size must be positive")
         for name in (
             "tail_size",
-            "block_size",
             "part_size",
             "max_parallel",
             "chunk_size",
@@ -92,7 +101,12 @@ class Engine:
         self.source = source
         self.config = config or EngineConfig()
         self.stats = Stats()
-        self.cache = BlockCache(self.config.block_size, self.config.cache_size)
+        remote = getattr(source, "remote", True)
+        #: The block cache's unit: the configured one, else the source's kind decides.
+        self.block_size = self.config.block_size or (
+            REMOTE_BLOCK_SIZE if remote else LOCAL_BLOCK_SIZE
+        )
+        self.cache = BlockCache(self.block_size, self.config.cache_size)
         self._lock = threading.Lock()
         #: Called when a request finds the object changed (the archive drops cached listings).
         self.on_changed: Callable[[], None] | None = None
@@ -189,7 +203,7 @@ class Engine:
             return cached
         missing = self.cache.missing_blocks(start, end)
         self.stats.add_cache(misses=len(missing))
-        bs = self.config.block_size
+        bs = self.block_size
         runs: list[tuple[int, int]] = []
         for index in missing:
             if runs and runs[-1][1] == index:
@@ -212,7 +226,7 @@ class Engine:
     def _assemble(self, start: int, end: int, fetched: dict[int, bytes]) -> bytes:
         out = bytearray()
         pos = start
-        bs = self.config.block_size
+        bs = self.block_size
         while pos < end:
             piece_end = min(end, (pos // bs + 1) * bs)
             piece = self.cache.get(pos, piece_end)
