@@ -114,9 +114,8 @@ def test_a_bad_plain_length_drops_the_entry(tmp_path: Path, plain: object) -> No
     assert not path.exists()
 
 
-def test_put_does_not_wait_for_the_background_write(tmp_path: Path) -> None:
-    """The listing is not kept waiting: the write runs after ``put`` has returned."""
-    cache = DiskCache(tmp_path)
+def _held_back(cache: DiskCache) -> threading.Event:
+    """Make ``cache``'s writes wait until the returned event is set."""
     release = threading.Event()
     real_write = cache._write
 
@@ -125,6 +124,13 @@ def test_put_does_not_wait_for_the_background_write(tmp_path: Path) -> None:
         real_write(key, entry, plain)
 
     cache._write = slow_write  # type: ignore[method-assign]
+    return release
+
+
+def test_put_does_not_wait_for_the_background_write(tmp_path: Path) -> None:
+    """The listing is not kept waiting: the write runs after ``put`` has returned."""
+    cache = DiskCache(tmp_path)
+    release = _held_back(cache)
     cache.put("k", _blob(b"data"), background=True)
     assert not list(tmp_path.glob("*.zsdc"))
     release.set()
@@ -160,14 +166,7 @@ cache.put("k", CachedBlob(ObjectVersion(size=1000, etag=None, version_id=None), 
 def test_a_forked_child_does_not_wait_for_the_parents_write(tmp_path: Path) -> None:
     """A worker forked while a write is in flight (multiprocessing, Dask) exits at once."""
     cache = DiskCache(tmp_path)
-    release = threading.Event()
-    real_write = cache._write
-
-    def slow_write(key: str, entry: CachedBlob, plain: int) -> None:
-        release.wait(10)
-        real_write(key, entry, plain)
-
-    cache._write = slow_write  # type: ignore[method-assign]
+    release = _held_back(cache)
     cache.put("k", _blob(b"data"), background=True)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
