@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks.readers import read_exactly
 from zipseek.testing.bigzip import random_chunks, rewrite_end_as_zip64
 
 __all__ = [
@@ -320,15 +321,7 @@ def expected_seek_crc(path: Path, member: str, offset: int, size: int) -> int:
     """CRC-32 of ``size`` bytes at ``offset`` of ``member``, read with stdlib zipfile."""
     with zipfile.ZipFile(path) as zf, zf.open(member) as f:
         f.seek(offset)
-        parts: list[bytes] = []
-        left = size
-        while left > 0:
-            chunk = f.read(left)
-            if not chunk:
-                break
-            parts.append(chunk)
-            left -= len(chunk)
-    data = b"".join(parts)
+        data = read_exactly(f, size)
     if len(data) != size:
         raise RuntimeError(f"{member} has fewer than {offset + size} bytes")
     return zlib.crc32(data)
