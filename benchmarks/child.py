@@ -82,9 +82,9 @@ def run_job(job: Job) -> dict[str, Any]:
         out["extra"] = reader.extra
         if reader.opened_at is not None:
             out["opened_at"] = reader.opened_at
-        module = sys.modules.get("zipseek")
+        module = sys.modules.get("fastzips3")
         if module is not None:
-            out["zipseek_path"] = str(getattr(module, "__file__", ""))
+            out["fastzips3_path"] = str(getattr(module, "__file__", ""))
         verify(job, job.op, result)
         out["ok"] = True
     except NotImplementedError as exc:

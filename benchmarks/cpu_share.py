@@ -1,4 +1,4 @@
-"""Where the two cores go while the deflate member streams: zipseek, the proxy, the S3 server.
+"""Where the two cores go while the deflate member streams: fastzips3, the proxy, the S3 server.
 
 The parallel-decode target (``iter_parallel`` at least 1.6x the sequential read on 2 cores) is
 measured with SeaweedFS and the WAN proxy on the same two cores as the reader. This script runs
@@ -30,8 +30,8 @@ import json, sys, threading, time
 import boto3
 from botocore.config import Config
 from isal.isal_zlib import crc32
-import zipseek
-from zipseek._codecs import isal_raw
+import fastzips3
+from fastzips3._codecs import isal_raw
 
 endpoint, key_id, secret, mode = sys.argv[1:5]
 client = boto3.session.Session(
@@ -53,7 +53,7 @@ def timed(method):
     return wrapper
 
 isal_raw.IsalRaw.run = timed(isal_raw.IsalRaw.run)
-with zipseek.open_archive("s3://bench/big.zip", s3_client=client) as archive:
+with fastzips3.open_archive("s3://bench/big.zip", s3_client=client) as archive:
     member = next(e.name for e in archive.entries() if e.compress_type == 8)
     if mode == "index":
         archive.build_index(member)
@@ -100,8 +100,8 @@ def _own_cpu() -> float:
 
 def main() -> int:
     """Run the alternating reads and print one line per run."""
-    from zipseek.testing import LocalS3Server
-    from zipseek.testing.wan import WanProxy
+    from fastzips3.testing import LocalS3Server
+    from fastzips3.testing.wan import WanProxy
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -123,7 +123,7 @@ def main() -> int:
         proxy.start()
         process = server.process
         assert process is not None
-        env = dict(os.environ, ZIPSEEK_CACHE_DIR=cache)
+        env = dict(os.environ, FASTZIPS3_CACHE_DIR=cache)
         command = [sys.executable, "-c", _CHILD, proxy.url, server.access_key, server.secret_key]
         try:
             subprocess.run([*command, "index"], env=env, check=True, timeout=300)

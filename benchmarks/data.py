@@ -6,7 +6,7 @@ recipe and what the harness needs to know about each member (offsets, sizes, CRC
 
 The CSV-like text is a sensor log: increasing timestamps, a few hundred sensor ids, a handful of
 sites and states, and random readings.  At zlib level 1 it deflates about 3:1 (the text mix of
-:mod:`zipseek.testing.bigzip` gives only about 2.4:1 at level 1).  Like ``bigzip``, a pool of
+:mod:`fastzips3.testing.bigzip` gives only about 2.4:1 at level 1).  Like ``bigzip``, a pool of
 a few MiB of lines is generated once and emitted from rotating offsets, so gigabytes are
 written at deflate speed; the pool is far larger than deflate's 32 KiB window, so the
 repetition does not help the compressor.
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.readers import read_exactly
-from zipseek.testing.bigzip import random_chunks, rewrite_end_as_zip64
+from fastzips3.testing.bigzip import random_chunks, rewrite_end_as_zip64
 
 __all__ = [
     "DataSet",

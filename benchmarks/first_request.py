@@ -4,10 +4,10 @@ Listing a small archive is one GET, so its time is that GET's, and on a fresh cl
 own set-up shows. This script times, each in a fresh child after untimed imports and client or
 session creation (as in ``benchmarks.run``), interleaved, through the WAN proxy and directly:
 
-- ``botocore get_object``: the 256 KiB suffix GET zipseek lists with, body read, nothing else;
+- ``botocore get_object``: the 256 KiB suffix GET fastzips3 lists with, body read, nothing else;
 - ``botocore presign``: ``generate_presigned_url`` for the object (no request);
-- ``zipseek s3://``: ``open_archive("s3://...", s3_client=client)`` and its entries;
-- ``zipseek plain URL``: ``open_archive(http_url)`` on the unsigned URL remotezip reads;
+- ``fastzips3 s3://``: ``open_archive("s3://...", s3_client=client)`` and its entries;
+- ``fastzips3 plain URL``: ``open_archive(http_url)`` on the unsigned URL remotezip reads;
 - ``remotezip plain URL``: ``RemoteZip(http_url).infolist()`` with a requests session.
 
 Needs the benchmark's data (``python -m benchmarks.run`` makes ``benchmarks/.data/full/big.zip``).
@@ -43,8 +43,8 @@ if case == "remotezip plain URL":
 else:
     import boto3
     from botocore.config import Config
-    import zipseek
-    import zipseek.sources.http
+    import fastzips3
+    import fastzips3.sources.http
     client = boto3.session.Session(
         aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1"
     ).client("s3", endpoint_url=endpoint,
@@ -60,13 +60,13 @@ else:
             client.generate_presigned_url(
                 "get_object", Params={"Bucket": "public", "Key": "big.zip"}, ExpiresIn=3600
             )
-    elif case == "zipseek s3://":
+    elif case == "fastzips3 s3://":
         def run():
-            with zipseek.open_archive("s3://public/big.zip", s3_client=client) as archive:
+            with fastzips3.open_archive("s3://public/big.zip", s3_client=client) as archive:
                 assert len(archive.entries()) == 4
-    elif case == "zipseek plain URL":
+    elif case == "fastzips3 plain URL":
         def run():
-            with zipseek.open_archive(url) as archive:
+            with fastzips3.open_archive(url) as archive:
                 assert len(archive.entries()) == 4
     else:
         raise SystemExit(f"unknown case {case!r}")
@@ -78,16 +78,16 @@ print((time.perf_counter() - start) * 1000)
 CASES = (
     "botocore get_object",
     "botocore presign",
-    "zipseek s3://",
-    "zipseek plain URL",
+    "fastzips3 s3://",
+    "fastzips3 plain URL",
     "remotezip plain URL",
 )
 
 
 def main() -> int:
     """Run every case ``--runs`` times per profile, interleaved; print medians."""
-    from zipseek.testing import LocalS3Server
-    from zipseek.testing.wan import WanProxy
+    from fastzips3.testing import LocalS3Server
+    from fastzips3.testing.wan import WanProxy
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=11)
@@ -118,7 +118,7 @@ def main() -> int:
                                     server.secret_key,
                                     case,
                                 ],
-                                env=dict(os.environ, ZIPSEEK_CACHE_DIR=cache),
+                                env=dict(os.environ, FASTZIPS3_CACHE_DIR=cache),
                                 check=True,
                                 capture_output=True,
                                 text=True,

@@ -32,7 +32,7 @@ _READ_CHUNK = MiB
 def _crc_function() -> Callable[[bytes, int], int]:
     try:
         from isal import isal_zlib  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - isal is a zipseek dependency on CPython
+    except ImportError:  # pragma: no cover - isal is a fastzips3 dependency on CPython
         return zlib.crc32
 
     def crc(data: bytes, value: int) -> int:
@@ -55,7 +55,7 @@ class Job:
     ``endpoint`` is the proxy the reader must go through; ``http_url`` is the object's plain
     URL through that proxy (the bucket is public).  ``positions`` are offsets inside the
     member for ``random``; ``seek_offset`` and ``seek_size`` the one read of ``seek``;
-    ``options`` are zipseek options (``chunk_size=`` etc.).
+    ``options`` are fastzips3 options (``chunk_size=`` etc.).
     """
 
     reader: str
@@ -199,30 +199,30 @@ def seek_reads(
     return total, crc
 
 
-# --- zipseek -----------------------------------------------------------------------------------
+# --- fastzips3 -----------------------------------------------------------------------------------
 
 
-class ZipseekReader(Reader):
-    """zipseek's native API: ``open_archive`` then ``archive.open(member)``."""
+class FastZipS3Reader(Reader):
+    """fastzips3's native API: ``open_archive`` then ``archive.open(member)``."""
 
-    name = "zipseek"
+    name = "fastzips3"
 
     def setup(self) -> None:
-        """Import zipseek and make the boto3 client it is given."""
-        import zipseek
+        """Import fastzips3 and make the boto3 client it is given."""
+        import fastzips3
 
-        self._zipseek = zipseek
+        self._fastzips3 = fastzips3
         self._client = self.boto3_client()
 
     def _open(self) -> Any:
         options: dict[str, Any] = dict(self.job.options)
-        return self._zipseek.open_archive(self.s3_url, s3_client=self._client, **options)
+        return self._fastzips3.open_archive(self.s3_url, s3_client=self._client, **options)
 
     def list(self) -> int:
         """``len(archive.entries())``."""
         with self._open() as archive:
             n = len(archive.entries())
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
             return n
 
     def read(self) -> tuple[int, int]:
@@ -230,7 +230,7 @@ class ZipseekReader(Reader):
         with self._open() as archive:
             with archive.open(self.job.member) as member:
                 result = read_stream(member)
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
             return result
 
     def random(self) -> tuple[int, int]:
@@ -238,11 +238,11 @@ class ZipseekReader(Reader):
         with self._open() as archive:
             with archive.open(self.job.member) as member:
                 result = seek_reads(member, 0, self.job.positions, self.job.read_size)
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
             return result
 
     #: For ``seek`` and ``parallel``: whether the member's checkpoint index must be known
-    #: (found in ``$ZIPSEEK_CACHE_DIR/indexes``, built there by the parent's set-up child) or
+    #: (found in ``$FASTZIPS3_CACHE_DIR/indexes``, built there by the parent's set-up child) or
     #: must not be (a fresh cache directory). Checked, so a cell never measures the wrong case.
     want_index: bool | None = None
 
@@ -251,7 +251,7 @@ class ZipseekReader(Reader):
         self.extra["index_known"] = known
         if self.want_index is not None and known != self.want_index:
             state = "no checkpoint index was found" if self.want_index else "an index was found"
-            raise VerifyError(f"{state} for {self.job.member} (ZIPSEEK_CACHE_DIR set-up)")
+            raise VerifyError(f"{state} for {self.job.member} (FASTZIPS3_CACHE_DIR set-up)")
 
     def seek(self) -> tuple[int, int]:
         """``archive.open(member)``, ``seek(offset)``, ``read(size)``."""
@@ -262,8 +262,8 @@ class ZipseekReader(Reader):
                 self._check_index(archive)
                 member.seek(self.job.seek_offset)
                 data = read_exactly(member, self.job.seek_size)
-            self.extra["zipseek_requests_after_open"] = archive.stats.requests - listed
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.extra["fastzips3_requests_after_open"] = archive.stats.requests - listed
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
             return len(data), crc32(data, 0)
 
     def parallel(self) -> tuple[int, int]:
@@ -295,45 +295,45 @@ class ZipseekReader(Reader):
                 build_requests=archive.stats.requests - listed[0],
                 build_bytes_fetched=archive.stats.bytes_fetched - listed[1],
             )
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
             return index.size, 0
 
 
-class ZipseekHttpReader(ZipseekReader):
-    """zipseek's native API on the plain HTTP URL: the transport remotezip uses, unsigned."""
+class FastZipS3HttpReader(FastZipS3Reader):
+    """fastzips3's native API on the plain HTTP URL: the transport remotezip uses, unsigned."""
 
-    name = "zipseek (HTTP URL)"
+    name = "fastzips3 (HTTP URL)"
 
     def setup(self) -> None:
-        """Import zipseek and its HTTP source (remotezip's setup imports requests likewise)."""
-        import zipseek
-        import zipseek.sources.http  # zipseek imports it lazily, on the first HTTP URL
+        """Import fastzips3 and its HTTP source (remotezip's setup imports requests likewise)."""
+        import fastzips3
+        import fastzips3.sources.http  # fastzips3 imports it lazily, on the first HTTP URL
 
-        self._zipseek = zipseek
+        self._fastzips3 = fastzips3
 
     def _open(self) -> Any:
-        return self._zipseek.open_archive(self.job.http_url, **dict(self.job.options))
+        return self._fastzips3.open_archive(self.job.http_url, **dict(self.job.options))
 
 
-class ZipseekIndexedReader(ZipseekReader):
-    """zipseek with the member's checkpoint index already in its disk cache."""
+class FastZipS3IndexedReader(FastZipS3Reader):
+    """fastzips3 with the member's checkpoint index already in its disk cache."""
 
-    name = "zipseek + index"
+    name = "fastzips3 + index"
     want_index = True
 
 
-class ZipseekNoIndexReader(ZipseekReader):
-    """zipseek with an empty disk cache: a seek in a deflate member decodes from its start."""
+class FastZipS3NoIndexReader(FastZipS3Reader):
+    """fastzips3 with an empty disk cache: a seek in a deflate member decodes from its start."""
 
-    name = "zipseek (no index)"
+    name = "fastzips3 (no index)"
     want_index = False
 
     def parallel(self) -> tuple[int, int]:
         """Not this reader's case."""
-        raise NotImplementedError("the parallel scenario compares zipseek and iter_parallel")
+        raise NotImplementedError("the parallel scenario compares fastzips3 and iter_parallel")
 
 
-class ZipseekParallelReader(ZipseekReader):
+class FastZipS3ParallelReader(FastZipS3Reader):
     """``archive.iter_parallel(member, workers=N)`` from a prebuilt index."""
 
     workers = 2
@@ -348,7 +348,7 @@ class ZipseekParallelReader(ZipseekReader):
             for piece in archive.iter_parallel(self.job.member, workers=self.workers):
                 total += len(piece)
                 crc = crc32(piece, crc)
-            self.notes.append(f"zipseek stats: {archive.stats}")
+            self.notes.append(f"fastzips3 stats: {archive.stats}")
         return total, crc
 
     def seek(self) -> tuple[int, int]:
@@ -356,13 +356,13 @@ class ZipseekParallelReader(ZipseekReader):
         raise NotImplementedError("iter_parallel reads ranges, not one seek")
 
 
-def _parallel_reader(workers: int) -> type[ZipseekParallelReader]:
-    class Parallel(ZipseekParallelReader):
+def _parallel_reader(workers: int) -> type[FastZipS3ParallelReader]:
+    class Parallel(FastZipS3ParallelReader):
         pass
 
-    Parallel.name = f"zipseek iter_parallel (workers={workers})"
+    Parallel.name = f"fastzips3 iter_parallel (workers={workers})"
     Parallel.workers = workers
-    Parallel.__name__ = Parallel.__qualname__ = f"ZipseekParallel{workers}Reader"
+    Parallel.__name__ = Parallel.__qualname__ = f"FastZipS3Parallel{workers}Reader"
     return Parallel
 
 
@@ -370,28 +370,28 @@ def _parallel_reader(workers: int) -> type[ZipseekParallelReader]:
 PARALLEL_READERS = [_parallel_reader(n) for n in (2, 3, 4)]
 
 
-class ZipseekLocalReader(ZipseekReader):
-    """zipseek's native API on the local file (no network)."""
+class FastZipS3LocalReader(FastZipS3Reader):
+    """fastzips3's native API on the local file (no network)."""
 
-    name = "zipseek (local file)"
+    name = "fastzips3 (local file)"
 
     def setup(self) -> None:
-        """Import zipseek."""
-        import zipseek
+        """Import fastzips3."""
+        import fastzips3
 
-        self._zipseek = zipseek
+        self._fastzips3 = fastzips3
 
     def _open(self) -> Any:
-        return self._zipseek.open_archive(self.job.local_path, **dict(self.job.options))
+        return self._fastzips3.open_archive(self.job.local_path, **dict(self.job.options))
 
 
-class ZipseekLocalParallelReader(ZipseekParallelReader):
+class FastZipS3LocalParallelReader(FastZipS3ParallelReader):
     """``iter_parallel`` on the local file: the decoding speed-up without network or proxy."""
 
-    name = "zipseek iter_parallel (local file, workers=2)"
+    name = "fastzips3 iter_parallel (local file, workers=2)"
     workers = 2
-    setup = ZipseekLocalReader.setup
-    _open = ZipseekLocalReader._open
+    setup = FastZipS3LocalReader.setup
+    _open = FastZipS3LocalReader._open
 
 
 # --- zipfile over a file object ----------------------------------------------------------------
@@ -466,21 +466,21 @@ class ZipfileReader(Reader):
 
 
 class RemoteFileReader(ZipfileReader):
-    """``zipfile.ZipFile(zipseek.RemoteFile(url))``."""
+    """``zipfile.ZipFile(fastzips3.RemoteFile(url))``."""
 
-    name = "zipfile + zipseek.RemoteFile"
+    name = "zipfile + fastzips3.RemoteFile"
 
     def setup(self) -> None:
-        """Import zipseek and make the boto3 client it is given."""
-        import zipseek
+        """Import fastzips3 and make the boto3 client it is given."""
+        import fastzips3
 
-        self._zipseek = zipseek
+        self._fastzips3 = fastzips3
         self._client = self.boto3_client()
 
     def open_raw(self) -> Any:
         """A ``RemoteFile`` (one suffix GET)."""
         options: dict[str, Any] = dict(self.job.options)
-        return self._zipseek.RemoteFile(self.s3_url, s3_client=self._client, **options)
+        return self._fastzips3.RemoteFile(self.s3_url, s3_client=self._client, **options)
 
 
 class S3fsReader(ZipfileReader):
@@ -672,7 +672,7 @@ class ReaderSpec:
     ops: frozenset[str]
     remote: bool = True
     why_not: dict[str, str] = field(default_factory=dict)
-    #: The child's ZIPSEEK_CACHE_DIR gets the member's prebuilt checkpoint index.
+    #: The child's FASTZIPS3_CACHE_DIR gets the member's prebuilt checkpoint index.
     needs_index: bool = False
     #: Compared in every main scenario (else only in the scenarios that list it).
     in_main: bool = True
@@ -686,8 +686,8 @@ _RANDOM_NA = (
 
 #: Every reader, in table order.
 READERS: dict[str, ReaderSpec] = {
-    ZipseekReader.name: ReaderSpec(ZipseekReader, _ALL | {"parallel", "build_index"}),
-    ZipseekHttpReader.name: ReaderSpec(ZipseekHttpReader, _ALL),
+    FastZipS3Reader.name: ReaderSpec(FastZipS3Reader, _ALL | {"parallel", "build_index"}),
+    FastZipS3HttpReader.name: ReaderSpec(FastZipS3HttpReader, _ALL),
     RemoteFileReader.name: ReaderSpec(RemoteFileReader, _ALL),
     S3fsReader.name: ReaderSpec(S3fsReader, _ALL),
     SmartOpenReader.name: ReaderSpec(SmartOpenReader, _ALL),
@@ -698,16 +698,16 @@ READERS: dict[str, ReaderSpec] = {
     ),
     Boto3DownloadReader.name: ReaderSpec(Boto3DownloadReader, _ALL),
     # Random access and parallel decoding in the deflate member (not in the main rows):
-    ZipseekIndexedReader.name: ReaderSpec(
-        ZipseekIndexedReader, frozenset({"seek"}), needs_index=True, in_main=False
+    FastZipS3IndexedReader.name: ReaderSpec(
+        FastZipS3IndexedReader, frozenset({"seek"}), needs_index=True, in_main=False
     ),
-    ZipseekNoIndexReader.name: ReaderSpec(ZipseekNoIndexReader, frozenset({"seek"}), in_main=False),
+    FastZipS3NoIndexReader.name: ReaderSpec(FastZipS3NoIndexReader, frozenset({"seek"}), in_main=False),
     **{
         cls.name: ReaderSpec(cls, frozenset({"parallel"}), needs_index=True, in_main=False)
         for cls in PARALLEL_READERS
     },
-    ZipseekLocalParallelReader.name: ReaderSpec(
-        ZipseekLocalParallelReader,
+    FastZipS3LocalParallelReader.name: ReaderSpec(
+        FastZipS3LocalParallelReader,
         frozenset({"parallel"}),
         remote=False,
         needs_index=True,
@@ -717,17 +717,17 @@ READERS: dict[str, ReaderSpec] = {
     IsalInflateReader.name: ReaderSpec(IsalInflateReader, frozenset({"read"}), remote=False),
     ZlibInflateReader.name: ReaderSpec(ZlibInflateReader, frozenset({"read"}), remote=False),
     LocalZipfileReader.name: ReaderSpec(LocalZipfileReader, _ALL, remote=False),
-    ZipseekLocalReader.name: ReaderSpec(
-        ZipseekLocalReader, _ALL | {"parallel", "build_index"}, remote=False
+    FastZipS3LocalReader.name: ReaderSpec(
+        FastZipS3LocalReader, _ALL | {"parallel", "build_index"}, remote=False
     ),
 }
 
 #: The peers compared over the network in every main scenario, in table order.
 REMOTE_READERS = [name for name, spec in READERS.items() if spec.remote and spec.in_main]
-#: zipseek with and without the index in the deflate seek scenario.
-SEEK_ZIPSEEK_READERS = [ZipseekIndexedReader.name, ZipseekNoIndexReader.name]
-#: zipseek's sequential read and iter_parallel with 2, 3 and 4 workers.
-PARALLEL_ZIPSEEK_READERS = [ZipseekReader.name] + [cls.name for cls in PARALLEL_READERS]
+#: fastzips3 with and without the index in the deflate seek scenario.
+SEEK_FASTZIPS3_READERS = [FastZipS3IndexedReader.name, FastZipS3NoIndexReader.name]
+#: fastzips3's sequential read and iter_parallel with 2, 3 and 4 workers.
+PARALLEL_FASTZIPS3_READERS = [FastZipS3Reader.name] + [cls.name for cls in PARALLEL_READERS]
 
 
 def make_reader(job: Job) -> Reader:

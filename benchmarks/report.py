@@ -17,14 +17,14 @@ from benchmarks.readers import REMOTE_READERS
 
 __all__ = ["write_reports"]
 
-ZIPSEEK = "zipseek"
+FASTZIPS3 = "fastzips3"
 #: Scenarios every peer runs.
 STREAM_ORDER = ["list_big", "list_many", "read_stored", "read_deflate", "random_4k"]
 #: Random access and parallel decoding in the deflate member (their own readers).
 INDEX_ORDER = ["seek_90", "parallel_deflate"]
 MAIN_ORDER = STREAM_ORDER + INDEX_ORDER
-INDEXED = "zipseek + index"
-PARALLEL2 = "zipseek iter_parallel (workers=2)"
+INDEXED = "fastzips3 + index"
+PARALLEL2 = "fastzips3 iter_parallel (workers=2)"
 PROFILE_TITLES = {
     "wan": "WAN (30 ms/request, 100 MB/s per connection)",
     "direct": "direct (loopback, counting proxy only)",
@@ -84,7 +84,7 @@ def _scenario_table(
     ]
     if not rows:
         return []
-    base_name = str(rows[0].get("base") or ZIPSEEK)
+    base_name = str(rows[0].get("base") or FASTZIPS3)
     base = _find(summary, group, scenario, profile, base_name)
     base_s = base.get("seconds") if base else None
     is_read = any(r.get("op") in ("read", "parallel") for r in rows)
@@ -154,7 +154,7 @@ def _side_by_side(
     lines = [head, rule]
     readers = REMOTE_READERS if order is STREAM_ORDER else _main_readers(summary, scenarios)
     for reader in readers:
-        cells = [f"**{reader}**" if reader.startswith(ZIPSEEK) else reader]
+        cells = [f"**{reader}**" if reader.startswith(FASTZIPS3) else reader]
         present = False
         for scenario in scenarios:
             for profile in ("wan", "direct"):
@@ -178,7 +178,7 @@ def _memory_table(summary: Sequence[dict[str, Any]], data: DataSet) -> list[str]
     rows = []
     for profile in ("direct", "wan"):
         for scenario, group in pairs:
-            row = _find(summary, group, scenario, profile, ZIPSEEK)
+            row = _find(summary, group, scenario, profile, FASTZIPS3)
             if row is not None:
                 rows.append((profile, scenario, row))
     if not any(scenario.endswith("_3g") for _, scenario, _row in rows):
@@ -339,17 +339,17 @@ def _target_lines(
         s3fs = _median_s(summary, "seek_90", profile, "zipfile + s3fs")
         if indexed and s3fs:
             ratio = s3fs / indexed
-            add("seek_90: zipfile + s3fs / zipseek + index >= 30x", profile, ratio,
+            add("seek_90: zipfile + s3fs / fastzips3 + index >= 30x", profile, ratio,
                 f"{ratio:.1f}x", ratio >= 30)  # fmt: skip
         row = _find(summary, "main", "seek_90", profile, INDEXED)
         if row is not None and row.get("requests_after_open") is not None:
             after = float(row["requests_after_open"])
-            add("seek_90: zipseek + index, requests after the listing <= 2", profile, after,
+            add("seek_90: fastzips3 + index, requests after the listing <= 2", profile, after,
                 f"{after:.0f} (of {row['requests']:.0f})", after <= 2)  # fmt: skip
-        seq = _median_s(summary, "parallel_deflate", profile, ZIPSEEK)
+        seq = _median_s(summary, "parallel_deflate", profile, FASTZIPS3)
         for workers in (2, 3, 4):
             par = _median_s(
-                summary, "parallel_deflate", profile, f"zipseek iter_parallel (workers={workers})"
+                summary, "parallel_deflate", profile, f"fastzips3 iter_parallel (workers={workers})"
             )
             if seq and par:
                 speedup = seq / par
@@ -407,7 +407,7 @@ def _markdown(
 ) -> str:
     out: list[str] = []
     status = "" if final else " (PARTIAL: run in progress)"
-    out.append(f"# zipseek benchmark{status}\n")
+    out.append(f"# fastzips3 benchmark{status}\n")
     command = "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out.append(
         f"Command: `{command.strip()}` · {config['runs']} run(s) per cell, median shown · "
@@ -424,10 +424,10 @@ def _markdown(
     src = " (src/ has uncommitted changes)" if meta.get("src_modified") else ""
     snap = f", snapshot sha256 {meta['snapshot']}" if meta.get("snapshot") else ""
     if meta.get("snapshot_rev"):
-        snap += " (`src/zipseek` as committed, `git archive`; uncommitted changes not measured)"
-    out.append(f"| zipseek | {pk.get('zipseek')} at git {meta.get('git_commit')}{src}{snap} |")
+        snap += " (`src/fastzips3` as committed, `git archive`; uncommitted changes not measured)"
+    out.append(f"| fastzips3 | {pk.get('fastzips3')} at git {meta.get('git_commit')}{src}{snap} |")
     out.append(
-        "| packages | " + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "zipseek") + " |"
+        "| packages | " + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "fastzips3") + " |"
     )
     out.append("")
     out.append(
@@ -454,8 +454,8 @@ def _markdown(
         )
         out.append(
             f"`seek_90`: open `{CSV_NAME}`, seek to 90% of its size, read 1 MiB. "
-            "`zipseek + index` finds the checkpoint index built earlier (below) in its "
-            "`ZIPSEEK_CACHE_DIR` and restarts at the nearest checkpoint; `zipseek (no index)` "
+            "`fastzips3 + index` finds the checkpoint index built earlier (below) in its "
+            "`FASTZIPS3_CACHE_DIR` and restarts at the nearest checkpoint; `fastzips3 (no index)` "
             "and the zipfile-based peers decode from the member's start to the offset. "
             "`parallel_deflate`: the whole member, `archive.open` read sequentially vs "
             "`iter_parallel` from the prebuilt index.\n"
@@ -467,7 +467,7 @@ def _markdown(
         out.append(f"## Checkpoint index of `{CSV_NAME}` (set-up, once per profile, untimed)\n")
         out.append(
             "Built by a set-up child with `archive.build_index(name)` (default spacing) into its "
-            "own `ZIPSEEK_CACHE_DIR`; every cell that needs it gets a fresh cache directory "
+            "own `FASTZIPS3_CACHE_DIR`; every cell that needs it gets a fresh cache directory "
             "holding a copy of `indexes/` only (no cached listing: it lists the archive itself, "
             "as the peers do). Every other child gets an empty cache directory.\n"
         )
@@ -494,20 +494,20 @@ def _markdown(
             out += section
     memory = _memory_table(summary, data)
     if memory:
-        out.append("## Memory: zipseek streaming 1 GB vs 3 GB members\n")
+        out.append("## Memory: fastzips3 streaming 1 GB vs 3 GB members\n")
         out += memory
         out.append("")
     sweep = _sweep_stream_table(summary)
     if sweep:
         out.append(
-            "## Sweep (WAN): zipseek streaming the stored member, chunk_size x concurrency\n"
+            "## Sweep (WAN): fastzips3 streaming the stored member, chunk_size x concurrency\n"
         )
         out.append("max_ahead = max(64 MiB, chunk_size x concurrency) so it never caps the GETs.\n")
         out += sweep
         out.append("")
     tail = _sweep_tail_table(summary)
     if tail:
-        out.append("## Sweep (WAN): zipseek listing, tail_size\n")
+        out.append("## Sweep (WAN): fastzips3 listing, tail_size\n")
         out += tail
         out.append("")
     baseline = _baseline_table(summary, data)
@@ -544,7 +544,7 @@ def _chart(path: Path, summary: Sequence[dict[str, Any]], profile: str = "wan") 
             if scenario in STREAM_ORDER
             else _main_readers([r for r in summary if r["profile"] == profile], [scenario])
         )
-        colors = ["#d62728" if r.startswith(ZIPSEEK) else "#1f77b4" for r in readers]
+        colors = ["#d62728" if r.startswith(FASTZIPS3) else "#1f77b4" for r in readers]
         for col, (metric, label) in enumerate(
             [("seconds", "seconds (log)"), ("bytes", "MB fetched (log)")]
         ):
@@ -579,7 +579,7 @@ def _chart(path: Path, summary: Sequence[dict[str, Any]], profile: str = "wan") 
             ax.set_xlabel(label, fontsize=7)
             ax.set_title(f"{scenario}: {label.split(' (')[0]}", fontsize=9)
             ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle(f"zipseek vs peers, {PROFILE_TITLES[profile]} (median)", fontsize=11)
+    fig.suptitle(f"fastzips3 vs peers, {PROFILE_TITLES[profile]} (median)", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     fig.savefig(path, dpi=100)
     plt.close(fig)

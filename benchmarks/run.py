@@ -1,11 +1,11 @@
-"""zipseek against its peers, over a local S3 server, direct and through an emulated WAN.
+"""fastzips3 against its peers, over a local S3 server, direct and through an emulated WAN.
 
 Run ``python -m benchmarks.run`` (or ``benchmarks/run.sh``); ``--quick`` for a smoke test.
 See ``benchmarks/README.md`` for what each scenario measures.
 
-The harness generates seeded archives, starts SeaweedFS (:class:`zipseek.testing.LocalS3Server`)
+The harness generates seeded archives, starts SeaweedFS (:class:`fastzips3.testing.LocalS3Server`)
 with the archives in its public bucket, and puts two proxies in front of it: a
-:class:`~zipseek.testing.CountingProxy` ("direct") and a :class:`~zipseek.testing.wan.WanProxy`
+:class:`~fastzips3.testing.CountingProxy` ("direct") and a :class:`~fastzips3.testing.wan.WanProxy`
 ("wan": 30 ms per request, 100 MB/s per connection).  Every measurement runs in a fresh child
 process (:mod:`benchmarks.child`) that goes through one of the proxies; the proxy counts its
 requests and bytes, the child reports its time, peak RSS and CPU time.  Results go to
@@ -49,10 +49,10 @@ from benchmarks.data import (
     random_positions,
 )
 from benchmarks.readers import (
-    PARALLEL_ZIPSEEK_READERS,
+    PARALLEL_FASTZIPS3_READERS,
     READERS,
     REMOTE_READERS,
-    SEEK_ZIPSEEK_READERS,
+    SEEK_FASTZIPS3_READERS,
     Job,
 )
 
@@ -63,13 +63,13 @@ HERE = Path(__file__).resolve().parent
 MiB = 1 << 20
 KiB = 1 << 10
 BUCKET = "public"
-ZIPSEEK = "zipseek"
+FASTZIPS3 = "fastzips3"
 
 FULL = Recipe(member_size=1000 * MiB, member3_size=3000 * MiB, many_entries=100_000)
 QUICK = Recipe(member_size=100 * MiB, member3_size=300 * MiB, many_entries=100_000)
 
 PEER_PACKAGES = [
-    "zipseek",
+    "fastzips3",
     "boto3",
     "botocore",
     "s3fs",
@@ -108,12 +108,12 @@ class Scenario:
     readers: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ("direct", "wan")
     #: The reader the "vs" column divides by.
-    base: str = ZIPSEEK
+    base: str = FASTZIPS3
 
 
 @dataclass(frozen=True)
 class Task:
-    """One cell: a scenario, a profile, a reader, and zipseek options (for sweeps)."""
+    """One cell: a scenario, a profile, a reader, and fastzips3 options (for sweeps)."""
 
     scenario: Scenario
     profile: str
@@ -131,7 +131,7 @@ class Task:
 def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
     """Every scenario of the run."""
     peers = tuple(REMOTE_READERS)
-    local = ("zipfile (local file)", "zipseek (local file)")
+    local = ("zipfile (local file)", "fastzips3 (local file)")
     inflate = ("isal inflate (memory)", "zlib inflate (memory)")
     out = [
         Scenario(
@@ -162,8 +162,8 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
             "seek",
             "big.zip",
             CSV_MEMBER,
-            (*SEEK_ZIPSEEK_READERS, "zipfile + s3fs", "zipfile + smart_open", "remotezip"),
-            base=SEEK_ZIPSEEK_READERS[0],
+            (*SEEK_FASTZIPS3_READERS, "zipfile + s3fs", "zipfile + smart_open", "remotezip"),
+            base=SEEK_FASTZIPS3_READERS[0],
         ),
         Scenario(
             "parallel_deflate",
@@ -172,7 +172,7 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
             "parallel",
             "big.zip",
             CSV_MEMBER,
-            tuple(PARALLEL_ZIPSEEK_READERS),
+            tuple(PARALLEL_FASTZIPS3_READERS),
         ),
     ]
     if memory:
@@ -184,7 +184,7 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
                 "read",
                 "big3.zip",
                 BLOB3_MEMBER,
-                (ZIPSEEK,),
+                (FASTZIPS3,),
             ),
             Scenario(
                 "read_deflate_3g",
@@ -193,7 +193,7 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
                 "read",
                 "big3.zip",
                 CSV3_MEMBER,
-                (ZIPSEEK,),
+                (FASTZIPS3,),
             ),
         ]
     if baseline:
@@ -224,14 +224,14 @@ def scenarios(*, memory: bool, baseline: bool, sweep: bool) -> list[Scenario]:
                 "parallel",
                 "big.zip",
                 CSV_MEMBER,
-                ("zipseek (local file)", "zipseek iter_parallel (local file, workers=2)"),
+                ("fastzips3 (local file)", "fastzips3 iter_parallel (local file, workers=2)"),
                 lp,
-                base="zipseek (local file)",
+                base="fastzips3 (local file)",
             ),
         ]
     if sweep:
         wan = ("wan",)
-        z = (ZIPSEEK,)
+        z = (FASTZIPS3,)
         out += [
             Scenario(
                 "read_stored", "stream the stored member", "sweep_stream", "read", "big.zip",
@@ -263,11 +263,11 @@ def tasks_for(scenario: Scenario) -> list[Task]:
                     ahead = max(64 * MiB, chunk * conc)
                     opts = (("chunk_size", chunk), ("concurrency", conc), ("max_ahead", ahead))
                     label = f"chunk={_size_label(chunk)} concurrency={conc}"
-                    out.append(Task(scenario, profile, ZIPSEEK, label, opts))
+                    out.append(Task(scenario, profile, FASTZIPS3, label, opts))
         elif scenario.group == "sweep_tail":
             for tail in SWEEP_TAILS:
                 label = f"tail={_size_label(tail)}"
-                out.append(Task(scenario, profile, ZIPSEEK, label, (("tail_size", tail),)))
+                out.append(Task(scenario, profile, FASTZIPS3, label, (("tail_size", tail),)))
         else:
             for reader in scenario.readers:
                 out.append(Task(scenario, profile, reader))
@@ -303,29 +303,29 @@ def select(tasks: Sequence[Task], args: argparse.Namespace) -> list[Task]:
 # --- running one child ------------------------------------------------------------------------
 
 
-#: Directory holding a copy of ``src/zipseek`` that children import instead of the live tree.
+#: Directory holding a copy of ``src/fastzips3`` that children import instead of the live tree.
 _SNAPSHOT: Path | None = None
 
 
-def snapshot_zipseek(directory: Path, rev: str | None = None) -> str:
-    """Copy ``src/zipseek`` into ``directory`` for the children; return its content hash.
+def snapshot_fastzips3(directory: Path, rev: str | None = None) -> str:
+    """Copy ``src/fastzips3`` into ``directory`` for the children; return its content hash.
 
-    zipseek is installed editable and may be edited while a long run goes on; children import
+    fastzips3 is installed editable and may be edited while a long run goes on; children import
     this copy (it comes first on ``PYTHONPATH``), so every cell measures the same code. With
-    ``rev`` (a commit), the copy is ``src/zipseek`` as committed there (``git archive``, which
+    ``rev`` (a commit), the copy is ``src/fastzips3`` as committed there (``git archive``, which
     reads the repository and changes nothing), without uncommitted changes.
     """
     global _SNAPSHOT
-    target = directory / "zipseek"
+    target = directory / "fastzips3"
     if target.exists():
         shutil.rmtree(target)
     if rev is None:
         shutil.copytree(
-            ROOT / "src" / "zipseek", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            ROOT / "src" / "fastzips3", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
     else:
         tar = subprocess.run(
-            ["git", "archive", "--format=tar", rev, "src/zipseek"],
+            ["git", "archive", "--format=tar", rev, "src/fastzips3"],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -336,7 +336,7 @@ def snapshot_zipseek(directory: Path, rev: str | None = None) -> str:
             shutil.rmtree(unpacked)
         with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
             archive.extractall(unpacked, filter="data")
-        (unpacked / "src" / "zipseek").rename(target)
+        (unpacked / "src" / "fastzips3").rename(target)
         shutil.rmtree(unpacked)
     digest = hashlib.sha256()
     for path in sorted(target.rglob("*")):
@@ -349,13 +349,13 @@ def snapshot_zipseek(directory: Path, rev: str | None = None) -> str:
 def child_env(cache_dir: Path | None = None) -> dict[str, str]:
     """The parent's environment without AWS settings that could redirect a reader.
 
-    ``ZIPSEEK_CACHE_DIR`` is the child's own directory: empty, or holding only a prebuilt
+    ``FASTZIPS3_CACHE_DIR`` is the child's own directory: empty, or holding only a prebuilt
     checkpoint index (never the user's cache, never a listing from an earlier child).
     """
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("AWS_", "S3_"))}
-    env.pop("ZIPSEEK_CACHE_DIR", None)
+    env.pop("FASTZIPS3_CACHE_DIR", None)
     if cache_dir is not None:
-        env["ZIPSEEK_CACHE_DIR"] = str(cache_dir)
+        env["FASTZIPS3_CACHE_DIR"] = str(cache_dir)
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
     paths = [str(ROOT)] + ([str(_SNAPSHOT)] if _SNAPSHOT is not None else [])
@@ -653,13 +653,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                    help="the 3 GB memory scenarios (generates big3.zip)")  # fmt: skip
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
-                   help="local baselines: inflate in memory; zipfile, zipseek on disk")  # fmt: skip
+                   help="local baselines: inflate in memory; zipfile, fastzips3 on disk")  # fmt: skip
     p.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True,
-                   help="zipseek option sweeps on the WAN profile")  # fmt: skip
+                   help="fastzips3 option sweeps on the WAN profile")  # fmt: skip
     p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=True,
-                   help="children import a copy of src/zipseek taken at start")  # fmt: skip
+                   help="children import a copy of src/fastzips3 taken at start")  # fmt: skip
     p.add_argument("--snapshot-rev", default=None, metavar="REV",
-                   help="snapshot src/zipseek as committed at REV (e.g. HEAD), resolved at "
+                   help="snapshot src/fastzips3 as committed at REV (e.g. HEAD), resolved at "
                         "start, instead of the working tree")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per child (300)")
     p.add_argument("--latency", type=float, default=0.030, help="WAN latency per request (s)")
@@ -737,12 +737,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             meta["git_commit"] = rev[:7]
             meta["src_modified"] = False
             meta["snapshot_rev"] = rev
-        meta["snapshot"] = snapshot_zipseek(data_dir / "snapshot", rev)
+        meta["snapshot"] = snapshot_fastzips3(data_dir / "snapshot", rev)
         where = f"git {rev[:7]}" if rev else "the working tree"
-        log(f"children import a snapshot of src/zipseek from {where} (sha256 {meta['snapshot']})")
+        log(f"children import a snapshot of src/fastzips3 from {where} (sha256 {meta['snapshot']})")
 
-    from zipseek.testing import LocalS3Server
-    from zipseek.testing.wan import WanProxy
+    from fastzips3.testing import LocalS3Server
+    from fastzips3.testing.wan import WanProxy
 
     results_dir: Path = args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -873,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fresh_cache(directory: Path, index_dir: Path | None) -> None:
-    """Make ``directory`` an empty ZIPSEEK_CACHE_DIR, with ``index_dir``'s indexes if given.
+    """Make ``directory`` an empty FASTZIPS3_CACHE_DIR, with ``index_dir``'s indexes if given.
 
     Only ``indexes/`` is copied, never ``directories/``: a child with the index still lists the
     archive with its own requests, as the peers do.
@@ -896,8 +896,8 @@ def build_index(
     big = ctx.data.archive("big.zip")
     member = big.members[CSV_MEMBER]
     scenario = Scenario("build_index", "build the index", "setup", "build_index", "big.zip",
-                        CSV_MEMBER, (ZIPSEEK,), (profile,))  # fmt: skip
-    reader = ZIPSEEK if profile != "local" else "zipseek (local file)"
+                        CSV_MEMBER, (FASTZIPS3,), (profile,))  # fmt: skip
+    reader = FASTZIPS3 if profile != "local" else "fastzips3 (local file)"
     job = replace(make_job(Task(scenario, profile, reader), ctx), expect_size=member.file_size)
     if index_dir.exists():
         shutil.rmtree(index_dir)

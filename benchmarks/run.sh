@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark harness from a fresh clone: makes .venv if there is none, installs zipseek with
+# The benchmark harness from a fresh clone: makes .venv if there is none, installs fastzips3 with
 # its test and bench extras (SeaweedFS, boto3, and the peers: s3fs, smart_open, remotezip), then runs
 # `python -m benchmarks.run` with the arguments given (e.g. --quick, --runs 5, --only wan).
 # Results: benchmarks/results/latest.{md,json,png} (quick.* with --quick).

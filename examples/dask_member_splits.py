@@ -13,7 +13,7 @@ import argparse
 import io
 from typing import Any
 
-import zipseek
+import fastzips3
 
 
 def line_count_and_column_sum(
@@ -27,18 +27,18 @@ def line_count_and_column_sum(
     db: Any = dask.bag  # dask's annotations are partial; keep mypy --strict quiet here
     dd: Any = dask.dataframe
 
-    pieces = zipseek.member_splits(archive, member, splits, **options)
-    header = zipseek.read_split(pieces[0], delimiter=b"\n", **options).split(b"\n", 1)[0]
+    pieces = fastzips3.member_splits(archive, member, splits, **options)
+    header = fastzips3.read_split(pieces[0], delimiter=b"\n", **options).split(b"\n", 1)[0]
     names = header.decode().split(",")
 
     bag = db.from_sequence(pieces, npartitions=len(pieces))
-    lines = bag.map(lambda s: zipseek.read_split(s, delimiter=b"\n", **options)).map(
+    lines = bag.map(lambda s: fastzips3.read_split(s, delimiter=b"\n", **options)).map(
         bytes.splitlines
     )
     count = int(lines.map(len).sum().compute()) - 1  # less the header line
 
-    def frame(split: zipseek.MemberSplit) -> pd.DataFrame:
-        data = zipseek.read_split(split, delimiter=b"\n", **options)
+    def frame(split: fastzips3.MemberSplit) -> pd.DataFrame:
+        data = fastzips3.read_split(split, delimiter=b"\n", **options)
         skip = 1 if split.start == 0 else 0
         return pd.read_csv(io.BytesIO(data), names=names, skiprows=skip)
 

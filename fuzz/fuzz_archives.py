@@ -1,13 +1,13 @@
-"""Long-running mutation fuzzer for zipseek's parser and readers (not run by CI).
+"""Long-running mutation fuzzer for fastzips3's parser and readers (not run by CI).
 
 Run it for as long as you like::
 
     .venv/bin/python -m fuzz.fuzz_archives --seconds 600
 
-Seeds are the conformance corpus (``../shared/corpus`` or ``$ZIPSEEK_CORPUS``) plus seeded
+Seeds are the conformance corpus (``../shared/corpus`` or ``$FASTZIPS3_CORPUS``) plus seeded
 generated archives. Each input is mutated (bit flips, boundary values written over fields,
 cuts, insertions, splices) and checked against the invariant of ``tests/helpers/invariant.py``:
-open, list and read either succeed or raise a zipseek error, every request stays inside the
+open, list and read either succeed or raise a fastzips3 error, every request stays inside the
 object, listing never fetches more than the object holds, within 2 s and a 4 GiB address-space
 cap. A failing input is written to ``fuzz/crashes/`` with the traceback, and the run goes on.
 """
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 tail_size=rng.choice((1, 100, 4096, 1 << 20)),
                 chunk=rng.choice((1, 4096, 1 << 20)),
             )
-        except Exception:  # anything not from zipseek, a hang, or a broken request bound
+        except Exception:  # anything not from fastzips3, a hang, or a broken request bound
             failures += 1
             CRASHES.mkdir(exist_ok=True)
             name = hashlib.sha256(data).hexdigest()[:16]

@@ -1,5 +1,5 @@
-"""zipseek demo: a local S3 server, a generated ZIP64 archive of over 1 GB, one listing request,
-one streamed member, and what it all cost, counted both by zipseek and at a proxy.
+"""fastzips3 demo: a local S3 server, a generated ZIP64 archive of over 1 GB, one listing request,
+one streamed member, and what it all cost, counted both by fastzips3 and at a proxy.
 
 Run it with ``./scripts/demo.sh`` (it makes the virtual environment first).
 """
@@ -12,9 +12,9 @@ import time
 import zipfile
 from pathlib import Path
 
-import zipseek
-from zipseek.testing import CountingProxy, LocalS3Server
-from zipseek.testing.bigzip import MemberSpec, write_zip
+import fastzips3
+from fastzips3.testing import CountingProxy, LocalS3Server
+from fastzips3.testing.bigzip import MemberSpec, write_zip
 
 MEMBERS = [
     MemberSpec("data/measurements.csv", 300 << 20, "csv", zipfile.ZIP_DEFLATED),
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated data")
     args = parser.parse_args(argv)
 
-    print("zipseek demo")
-    with tempfile.TemporaryDirectory(prefix="zipseek-demo-") as tmp:
+    print("fastzips3 demo")
+    with tempfile.TemporaryDirectory(prefix="fastzips3-demo-") as tmp:
         t0 = time.perf_counter()
         path = write_zip(Path(tmp) / "demo.zip", MEMBERS, seed=args.seed, force_zip64=True)
         size = path.stat().st_size
@@ -68,7 +68,7 @@ def _run(client: object, proxy: CountingProxy, size: int, cache: Path) -> None:
     print(f"\nlisting {url}")
     t0 = time.perf_counter()
     # A fresh listing cache: an earlier run's cached listing would turn this into a 304.
-    with zipseek.open_archive(url, s3_client=client, directory_cache=str(cache)) as archive:
+    with fastzips3.open_archive(url, s3_client=client, directory_cache=str(cache)) as archive:
         elapsed = time.perf_counter() - t0
         print(f"  {'name':<24} {'size':>14} {'compressed':>14}  method")
         for entry in archive.entries():

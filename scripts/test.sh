@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: makes .venv, installs zipseek with its test extra,
+# The whole test suite, from a fresh clone: makes .venv, installs fastzips3 with its test extra,
 # then runs ruff, mypy --strict and pytest (unit, corpus, and integration against a local
 # SeaweedFS server that the tests start and stop themselves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/build_deps.sh
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv

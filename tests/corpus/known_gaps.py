@@ -1,10 +1,10 @@
-"""Corpus archives whose expected outcome zipseek does not meet *yet*, on purpose.
+"""Corpus archives whose expected outcome fastzips3 does not meet *yet*, on purpose.
 
-Only one kind of gap is allowed here: a member that zipseek cannot read because it is encrypted
+Only one kind of gap is allowed here: a member that fastzips3 cannot read because it is encrypted
 or uses a compression method it does not support. For an archive listed in
 :data:`KNOWN_UNSUPPORTED`, a read of such a member must raise
-:class:`~zipseek.errors.EncryptedEntryError` / :class:`~zipseek.errors.PasswordError` (encrypted)
-or :class:`~zipseek.errors.UnsupportedMethodError` (method not in :data:`SUPPORTED_METHODS`) —
+:class:`~fastzips3.errors.EncryptedEntryError` / :class:`~fastzips3.errors.PasswordError` (encrypted)
+or :class:`~fastzips3.errors.UnsupportedMethodError` (method not in :data:`SUPPORTED_METHODS`) —
 cleanly, and nothing else may go wrong in the archive.
 
 The list is checked both ways: an unlisted archive that hits one of those errors fails, and so
@@ -12,7 +12,7 @@ does a listed archive that no longer hits any (remove it from here when support 
 
 The second list, :data:`DIVERGENCES`, holds the few archives where the origin's expectation
 does not apply to a random-access reader, or where the corpus note itself says either outcome
-is defensible. Each names the outcome zipseek must produce instead, and the test asserts it, so
+is defensible. Each names the outcome fastzips3 must produce instead, and the test asserts it, so
 these are pinned behaviours, not skips. Nothing else may be added here: a real failure stays a
 failure.
 """
@@ -25,10 +25,10 @@ from typing import Final
 
 __all__ = ["DIVERGENCES", "KNOWN_UNSUPPORTED", "SUPPORTED_METHODS", "Divergence"]
 
-#: Compression methods zipseek reads: stored, deflate, Deflate64 (extra ``deflate64``), bzip2,
+#: Compression methods fastzips3 reads: stored, deflate, Deflate64 (extra ``deflate64``), bzip2,
 #: LZMA, zstd (20 and 93, extra ``zstd``) and xz. A method outside this set (PPMd 98, the legacy
 #: methods 1-6, ...) is a known gap. A method inside it whose extra is not installed raises
-#: CodecNotInstalledError: the test then skips (fails under ZIPSEEK_REQUIRE_ALL=1).
+#: CodecNotInstalledError: the test then skips (fails under FASTZIPS3_REQUIRE_ALL=1).
 SUPPORTED_METHODS: Final[frozenset[int]] = frozenset({0, 8, 9, 12, 14, 20, 93, 95})
 
 _PPMD = "PPMd (method 98) is not supported yet"
@@ -41,7 +41,7 @@ _LEGACY = (
     "unsupported-method error is acceptable"
 )
 
-#: Archive path (relative to the corpus ``files/``) -> why zipseek cannot read some member yet.
+#: Archive path (relative to the corpus ``files/``) -> why fastzips3 cannot read some member yet.
 KNOWN_UNSUPPORTED: Final[Mapping[str, str]] = {
     # --- outcome ok -------------------------------------------------------------------------
     "libarchive/test_read_format_zip_ppmd8.zipx": _PPMD,
@@ -53,14 +53,14 @@ KNOWN_UNSUPPORTED: Final[Mapping[str, str]] = {
     # --- outcome ok_implied -----------------------------------------------------------------
     "libzip/empty-pkware.zip": _ZIPCRYPTO,
     # --- outcome member_error: the expected failure is behind the unsupported feature --------
-    # libzip decrypts with password 1234 and then fails inflating; zipseek cannot decrypt.
+    # libzip decrypts with password 1234 and then fails inflating; fastzips3 cannot decrypt.
     "libzip/encrypt-1234.zip": _ZIPCRYPTO,
 }
 
 
 @dataclass(frozen=True)
 class Divergence:
-    """What zipseek does instead of the origin's expectation, and why that is right for it.
+    """What fastzips3 does instead of the origin's expectation, and why that is right for it.
 
     ``outcome`` is "not_a_zip" (open raises EOCDNotFoundError) or "reads_ok" (opens, and every
     member reads with its declared size and CRC-32).
@@ -92,7 +92,7 @@ DIVERGENCES: Final[Mapping[str, Divergence]] = {
     "zip2/extended_timestamp_bad.zip": Divergence(
         "reads_ok",
         "an empty extended-timestamp field; the corpus note says rejecting or ignoring it are "
-        "both defensible. zipseek ignores a malformed timestamp (mtime is None) rather than "
+        "both defensible. fastzips3 ignores a malformed timestamp (mtime is None) rather than "
         "refuse the archive's data",
     ),
 }

@@ -2,7 +2,7 @@
 
 Each archive's record in ``expected.json`` says what a correct reader must do with it
 (``expect.outcome``); one test per outcome family checks it, with one test id per archive path.
-Whatever the outcome, nothing but a :class:`~zipseek.errors.ZipseekError` may escape zipseek,
+Whatever the outcome, nothing but a :class:`~fastzips3.errors.FastZipS3Error` may escape fastzips3,
 and no archive may hang it.
 """
 
@@ -23,9 +23,9 @@ from types import FrameType
 
 import pytest
 
-import zipseek
-from zipseek import ZipArchive, ZipEntry
-from zipseek.errors import (
+import fastzips3
+from fastzips3 import ZipArchive, ZipEntry
+from fastzips3.errors import (
     CentralDirectoryError,
     CodecNotInstalledError,
     CRCMismatchError,
@@ -41,7 +41,7 @@ from zipseek.errors import (
     SizeMismatchError,
     TruncatedError,
     UnsupportedMethodError,
-    ZipseekError,
+    FastZipS3Error,
 )
 
 from .conftest import (
@@ -108,11 +108,11 @@ HANG_LIMIT_S = 30.0
 
 # --- expected error classes -------------------------------------------------------------------
 
-ErrorClasses = tuple[type[ZipseekError], ...]
+ErrorClasses = tuple[type[FastZipS3Error], ...]
 GAP_ERRORS: ErrorClasses = (UnsupportedMethodError, EncryptedEntryError, PasswordError)
 
-#: ``expect.error`` prefix -> the zipseek classes that express it, first match wins. Errors not
-#: listed are unclear (origin-specific wording): any ZipseekError is accepted for them.
+#: ``expect.error`` prefix -> the fastzips3 classes that express it, first match wins. Errors not
+#: listed are unclear (origin-specific wording): any FastZipS3Error is accepted for them.
 ERROR_CLASS_MAP: tuple[tuple[str, ErrorClasses], ...] = (
     ("not_a_zip", (EOCDNotFoundError, FormatError)),
     ("bad_eocd", (EOCDNotFoundError, FormatError)),
@@ -140,12 +140,12 @@ ERROR_CLASS_MAP: tuple[tuple[str, ErrorClasses], ...] = (
 
 
 def expected_error_classes(error: str | None) -> ErrorClasses:
-    """The zipseek classes that express ``expect.error``."""
+    """The fastzips3 classes that express ``expect.error``."""
     if error is not None:
         for prefix, classes in ERROR_CLASS_MAP:
             if error.startswith(prefix):
                 return classes
-    return (ZipseekError,)
+    return (FastZipS3Error,)
 
 
 def class_names(classes: ErrorClasses) -> str:
@@ -188,7 +188,7 @@ def _hang_alarm(seconds: float) -> Iterator[None]:
 def guarded(case: CorpusCase, *, time_limit: float | None) -> Iterator[None]:
     """Run a case in-process, failing on a hang, a foreign exception or a slow run.
 
-    Foreign means not a :class:`ZipseekError`: zipseek must wrap every failure.
+    Foreign means not a :class:`FastZipS3Error`: fastzips3 must wrap every failure.
     """
     start = time.perf_counter()
     try:
@@ -196,12 +196,12 @@ def guarded(case: CorpusCase, *, time_limit: float | None) -> Iterator[None]:
             yield
     except CaseTimeoutError as exc:
         pytest.fail(f"{case.path}: hang: {exc}\n{_traceback(exc)}", pytrace=False)
-    except ZipseekError:
+    except FastZipS3Error:
         raise
     except Exception as exc:
         pytest.fail(
-            f"{case.path}: {type(exc).__module__}.{type(exc).__qualname__} escaped zipseek "
-            f"(every error must be a ZipseekError): {exc}\n{_traceback(exc)}",
+            f"{case.path}: {type(exc).__module__}.{type(exc).__qualname__} escaped fastzips3 "
+            f"(every error must be a FastZipS3Error): {exc}\n{_traceback(exc)}",
             pytrace=False,
         )
     elapsed = time.perf_counter() - start
@@ -227,11 +227,11 @@ class Content:
     """False when the byte budget stopped the read before the member's end."""
 
 
-Read = Content | ZipseekError
+Read = Content | FastZipS3Error
 
 
 def read_member(archive: ZipArchive, entry: ZipEntry, budget: int) -> Content:
-    """Read ``entry`` in chunks to its end (zipseek checks size and CRC there), or to ``budget``."""
+    """Read ``entry`` in chunks to its end (fastzips3 checks size and CRC there), or to ``budget``."""
     digest = hashlib.sha256()
     crc = 0
     size = 0
@@ -252,27 +252,29 @@ def read_member(archive: ZipArchive, entry: ZipEntry, budget: int) -> Content:
 class ArchiveRun:
     """Open, list, and read every member of one archive."""
 
-    open_error: ZipseekError | None = None
+    open_error: FastZipS3Error | None = None
     entries: list[ZipEntry] = field(default_factory=list)
     comment: bytes = b""
     reads: dict[int, Read] = field(default_factory=dict)
     """Position in ``entries`` -> result. Missing past the budget."""
     budget_exhausted: bool = False
 
-    def errors(self) -> list[tuple[ZipEntry, ZipseekError]]:
+    def errors(self) -> list[tuple[ZipEntry, FastZipS3Error]]:
         """Every member read that raised."""
-        return [(self.entries[i], r) for i, r in self.reads.items() if isinstance(r, ZipseekError)]
+        return [
+            (self.entries[i], r) for i, r in self.reads.items() if isinstance(r, FastZipS3Error)
+        ]
 
 
 def run_archive(file: Path, *, budget: int) -> ArchiveRun:
     """Open ``file`` through a local path, list it, and read every member (``budget`` in all).
 
-    Zipseek errors are recorded; any other exception propagates (see :func:`guarded`).
+    FastZipS3 errors are recorded; any other exception propagates (see :func:`guarded`).
     """
     run = ArchiveRun()
     try:
-        archive = zipseek.open_archive(file)
-    except ZipseekError as exc:
+        archive = fastzips3.open_archive(file)
+    except FastZipS3Error as exc:
         run.open_error = exc.with_traceback(None)
         return run
     with archive:
@@ -285,8 +287,8 @@ def run_archive(file: Path, *, budget: int) -> ArchiveRun:
                 break
             try:
                 content = read_member(archive, entry, left)
-            except ZipseekError as exc:
-                # Drop the traceback now, so that whatever zipseek left behind is freed (and
+            except FastZipS3Error as exc:
+                # Drop the traceback now, so that whatever fastzips3 left behind is freed (and
                 # finalized) inside this case, not at some later garbage collection.
                 run.reads[i] = exc.with_traceback(None)
             else:
@@ -299,7 +301,7 @@ def run_archive(file: Path, *, budget: int) -> ArchiveRun:
 # --- checking what a run gave -----------------------------------------------------------------
 
 
-def missing_extra(entry: ZipEntry, exc: ZipseekError) -> str | None:
+def missing_extra(entry: ZipEntry, exc: FastZipS3Error) -> str | None:
     """The extra to install when a supported method's codec is absent here, else None."""
     if isinstance(exc, CodecNotInstalledError) and entry.compress_type in SUPPORTED_METHODS:
         return exc.extra
@@ -307,19 +309,19 @@ def missing_extra(entry: ZipEntry, exc: ZipseekError) -> str | None:
 
 
 def skip_for_missing_extras(case: CorpusCase, run: ArchiveRun) -> None:
-    """Skip (fail under ZIPSEEK_REQUIRE_ALL=1) when a codec extra this archive needs is absent."""
+    """Skip (fail under FASTZIPS3_REQUIRE_ALL=1) when a codec extra this archive needs is absent."""
     extras = sorted(
         {extra for entry, exc in run.errors() if (extra := missing_extra(entry, exc)) is not None}
     )
     if extras:
         skip_unless_required(
             f"{case.path} needs the codec extra(s) {', '.join(extras)}: "
-            f"pip install 'zipseek[{','.join(extras)}]'."
+            f"pip install 'fastzips3[{','.join(extras)}]'."
         )
 
 
-def is_gap_error(entry: ZipEntry, exc: ZipseekError) -> bool:
-    """True when ``exc`` is the clean refusal of a feature zipseek does not support yet."""
+def is_gap_error(entry: ZipEntry, exc: FastZipS3Error) -> bool:
+    """True when ``exc`` is the clean refusal of a feature fastzips3 does not support yet."""
     if entry.is_encrypted:
         return isinstance(exc, (EncryptedEntryError, PasswordError))
     return entry.compress_type not in SUPPORTED_METHODS and isinstance(exc, UnsupportedMethodError)
@@ -334,7 +336,7 @@ def name_matches(entry: ZipEntry, expected: str, *, policy_dependent: bool) -> b
     """Whether ``entry`` is the member the origin calls ``expected``.
 
     When the origin marks the name encoding as policy dependent, the raw name bytes may be the
-    expected text in UTF-8, Shift-JIS or CP437 (zipseek decodes by APPNOTE: CP437 unless flagged).
+    expected text in UTF-8, Shift-JIS or CP437 (fastzips3 decodes by APPNOTE: CP437 unless flagged).
     """
     if entry.name == expected:
         return True
@@ -449,7 +451,7 @@ def check_libzip_stats(case: CorpusCase, run: ArchiveRun, problems: list[str]) -
         glyphs = any(b < 0x20 for b in entry.raw_name)
         if got != want or (entry.name != stat.name and not glyphs):
             problems.append(
-                f"{label}: zipseek lists {entry.name!r} size {got[0]} crc {got[1]:08x} "
+                f"{label}: fastzips3 lists {entry.name!r} size {got[0]} crc {got[1]:08x} "
                 f"method {got[2]} encrypted {got[3]}; libzip lists {stat.name!r} size "
                 f"{stat.size} crc {stat.crc32:08x} method {stat.method} encrypted {stat.encrypted}"
             )
@@ -487,7 +489,7 @@ def check_gap_usage(case: CorpusCase, gap_hits: Sequence[str], problems: list[st
 
 
 def fail_with(case: CorpusCase, run: ArchiveRun, problems: Sequence[str]) -> None:
-    """Fail with every problem found, and what zipseek did with each member."""
+    """Fail with every problem found, and what fastzips3 did with each member."""
     if not problems:
         return
     lines = [f"{case.path} (expected outcome {case.outcome!r}"]
@@ -498,7 +500,7 @@ def fail_with(case: CorpusCase, run: ArchiveRun, problems: Sequence[str]) -> Non
     if case.expect.note:
         lines.append(f"  corpus note: {case.expect.note}")
     if run.open_error is None:
-        lines.append(f"  zipseek listed {len(run.entries)} entries; reads:")
+        lines.append(f"  fastzips3 listed {len(run.entries)} entries; reads:")
         for i, entry in enumerate(run.entries[:30]):
             result = run.reads.get(i)
             if isinstance(result, Content):
@@ -619,14 +621,14 @@ def test_ok_list_refuse_extract(corpus_case: CorpusCase) -> None:
     with guarded(corpus_case, time_limit=None):
         run = run_archive(corpus_case.file, budget=OK_BUDGET)
     check_readable(corpus_case, run, budget=OK_BUDGET)
-    # TODO(extraction issue): once zipseek can extract, assert that extracting these archives
+    # TODO(extraction issue): once fastzips3 can extract, assert that extracting these archives
     # refuses (UnsafePathError) or sanitizes the traversal members ("../../tmp/evil.txt", and
     # "..\\..\\Temp\\evil.txt" on Windows) and writes nothing outside the target directory.
 
 
 @pytest.mark.corpus_outcomes(*ERROR_OUTCOMES)
 def test_error(corpus_case: CorpusCase) -> None:
-    """Rejected: opening, or else reading some member, raises the expected ZipseekError."""
+    """Rejected: opening, or else reading some member, raises the expected FastZipS3Error."""
     if check_divergence(corpus_case):
         return
     expected = expected_error_classes(corpus_case.expect.error)
@@ -671,7 +673,7 @@ def _must_fail(member: ExpectedMember, entry: ZipEntry, *, encrypted_case: bool)
 
 
 def check_divergence(case: CorpusCase) -> bool:
-    """For an archive in DIVERGENCES, assert zipseek's pinned outcome; True if it was one."""
+    """For an archive in DIVERGENCES, assert fastzips3's pinned outcome; True if it was one."""
     divergence = DIVERGENCES.get(case.path)
     if divergence is None:
         return False
@@ -717,7 +719,7 @@ def test_member_error(corpus_case: CorpusCase) -> None:
     problems: list[str] = []
     pairs = check_listing(corpus_case, run, problems)
 
-    def accepted(entry: ZipEntry, exc: ZipseekError) -> bool:
+    def accepted(entry: ZipEntry, exc: FastZipS3Error) -> bool:
         return isinstance(exc, expected) or (gap and is_gap_error(entry, exc))
 
     for member, i in pairs:
@@ -769,13 +771,13 @@ def test_error_or_empty(corpus_case: CorpusCase) -> None:
         fail_with(
             corpus_case,
             run,
-            [f"opened with {len(run.entries)} entries; expected a ZipseekError or no entries"],
+            [f"opened with {len(run.entries)} entries; expected a FastZipS3Error or no entries"],
         )
 
 
 @pytest.mark.corpus_outcomes(*FUZZ_OUTCOMES)
 def test_fuzz_seed_no_crash(corpus_case: CorpusCase) -> None:
-    """Open, list and read (64 MiB in all): success or a ZipseekError, within the time limit."""
+    """Open, list and read (64 MiB in all): success or a FastZipS3Error, within the time limit."""
     with guarded(corpus_case, time_limit=CASE_TIME_LIMIT_S):
         run_archive(corpus_case.file, budget=NO_CRASH_BUDGET)
 
@@ -783,8 +785,8 @@ def test_fuzz_seed_no_crash(corpus_case: CorpusCase) -> None:
 @pytest.mark.corpus_outcomes(*NO_CRASH_OUTCOMES)
 def test_no_crash(corpus_case: CorpusCase) -> None:
     """Strict-mode-only, lenient and unspecified cases: any clean outcome, no crash or hang."""
-    # strict_error / ok_lenient_error_strict: zipseek has no strict (consistency-checking)
-    # mode, so only the lenient side applies: a result or a ZipseekError, nothing else.
+    # strict_error / ok_lenient_error_strict: fastzips3 has no strict (consistency-checking)
+    # mode, so only the lenient side applies: a result or a FastZipS3Error, nothing else.
     with guarded(corpus_case, time_limit=CASE_TIME_LIMIT_S):
         run_archive(corpus_case.file, budget=NO_CRASH_BUDGET)
 

@@ -1,4 +1,4 @@
-"""The one invariant over any bytes: zipseek parses them, or raises a zipseek error.
+"""The one invariant over any bytes: fastzips3 parses them, or raises a fastzips3 error.
 
 Shared by the property tests (hypothesis) and the long fuzz harness in ``fuzz/``.
 """
@@ -8,16 +8,16 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-import zipseek
+import fastzips3
 from tests.helpers.sources import RecordingSource
-from zipseek.errors import ZipseekError
+from fastzips3.errors import FastZipS3Error
 
 READ_BUDGET = 8 << 20
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What zipseek made of some bytes: entries and content CRCs, or an error class."""
+    """What fastzips3 made of some bytes: entries and content CRCs, or an error class."""
 
     error: str | None
     entries: tuple[tuple[str, int, int], ...] = ()
@@ -25,15 +25,15 @@ class Outcome:
 
 
 def check(data: bytes, *, tail_size: int = 1 << 20, chunk: int = 1 << 20) -> Outcome:
-    """Open, list and read ``data``; any exception not from zipseek propagates (a bug).
+    """Open, list and read ``data``; any exception not from fastzips3 propagates (a bug).
 
     Also asserts that no request left the object's bounds and that listing never fetched a
-    byte twice (so a lying header cannot make zipseek request more than the object holds).
+    byte twice (so a lying header cannot make fastzips3 request more than the object holds).
     """
-    rec = RecordingSource(zipseek.MemorySource(data))
+    rec = RecordingSource(fastzips3.MemorySource(data))
     try:
-        archive = zipseek.open_archive(rec, tail_size=tail_size)
-    except ZipseekError as exc:
+        archive = fastzips3.open_archive(rec, tail_size=tail_size)
+    except FastZipS3Error as exc:
         _check_requests(rec, len(data), listing=len(rec.calls))
         return Outcome(type(exc).__name__)
     listing = len(rec.calls)
@@ -52,7 +52,7 @@ def check(data: bytes, *, tail_size: int = 1 << 20, chunk: int = 1 << 20) -> Out
                         crc = zlib.crc32(piece, crc)
                         budget -= len(piece)
                 reads.append(f"{crc:08x}")
-            except ZipseekError as exc:
+            except FastZipS3Error as exc:
                 reads.append(type(exc).__name__)
     _check_requests(rec, len(data), listing=listing)
     return Outcome(None, entries, tuple(reads))

@@ -1,11 +1,11 @@
-"""Test sources: a wrapper that records every call a source gets, counted outside zipseek."""
+"""Test sources: a wrapper that records every call a source gets, counted outside fastzips3."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 
-from zipseek.sources.base import ObjectVersion, RangeStream, Source, TailRead
+from fastzips3.sources.base import ObjectVersion, RangeStream, Source, TailRead
 
 
 @dataclass(frozen=True)

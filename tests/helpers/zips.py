@@ -17,7 +17,7 @@ METHODS = {
 
 def text_bytes(rng: random.Random, size: int) -> bytes:
     """Compressible CSV-like text."""
-    words = [b"alpha", b"beta", b"gamma", b"delta", b"42", b"3.14", b"zipseek", b"s3"]
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"42", b"3.14", b"fastzips3", b"s3"]
     out = bytearray()
     while len(out) < size:
         out += b",".join(rng.choice(words) for _ in range(6)) + b"\n"

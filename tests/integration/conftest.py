@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from zipseek.testing.bigzip import MemberSpec, write_zip
+from fastzips3.testing.bigzip import MemberSpec, write_zip
 
 if TYPE_CHECKING:
-    from zipseek.testing import LocalS3Server
+    from fastzips3.testing import LocalS3Server
 
 BIG_KEY = "plan/big64.zip"
 MANY_KEY = "plan/many.zip"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
-import zipseek
+import fastzips3
 from tests.corpus.conftest import CorpusCase, require_corpus
-from zipseek.errors import ZipseekError
+from fastzips3.errors import FastZipS3Error
 
 if TYPE_CHECKING:
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 _BUDGET = 16 << 20
 
@@ -23,18 +23,18 @@ _BUDGET = 16 << 20
 def _summary(target: object, **options: object) -> tuple[object, ...]:
     """What a reader makes of an archive: entries and content CRCs, or the error class."""
     try:
-        with zipseek.open_archive(target, **options) as archive:  # type: ignore[arg-type]
+        with fastzips3.open_archive(target, **options) as archive:  # type: ignore[arg-type]
             rows: list[tuple[object, ...]] = []
             for entry in archive.entries():
                 row: tuple[object, ...] = (entry.name, entry.file_size, entry.crc)
                 if entry.file_size <= _BUDGET:
                     try:
                         row += (zlib.crc32(archive.read(entry)),)
-                    except ZipseekError as exc:
+                    except FastZipS3Error as exc:
                         row += (type(exc).__name__,)
                 rows.append(row)
             return ("ok", *rows)
-    except ZipseekError as exc:
+    except FastZipS3Error as exc:
         return ("error", type(exc).__name__)
 
 

@@ -11,7 +11,7 @@ from examples.dask_member_splits import line_count_and_column_sum
 from tests.helpers.rawzip import RawMember, build_zip
 
 if TYPE_CHECKING:
-    from zipseek.testing import LocalS3Server
+    from fastzips3.testing import LocalS3Server
 
 
 def _csv(rows: int) -> bytes:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.zips import make_zip, random_bytes
 from tests.integration.conftest import MANY_KEY, Uploaded
-from zipseek import errors
-from zipseek._engine.diskcache import wait_for_writes
+from fastzips3 import errors
+from fastzips3._engine.diskcache import wait_for_writes
 
 if TYPE_CHECKING:
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 
 def _archive(seed: int) -> bytes:
@@ -34,8 +34,8 @@ def key(s3_server: LocalS3Server, request: pytest.FixtureRequest) -> str:
 
 def _open(
     server: LocalS3Server, proxy: CountingProxy, key: str, cache: Path, **kw: object
-) -> zipseek.ZipArchive:
-    return zipseek.open_archive(
+) -> fastzips3.ZipArchive:
+    return fastzips3.open_archive(
         f"s3://test/{key}",
         endpoint_url=proxy.url,
         aws_access_key_id=server.access_key,
@@ -140,7 +140,7 @@ def test_large_directory_is_cached_too(
         assert s3_proxy.count() == 1
 
 
-def test_zipseek_open_recovers_from_a_stale_listing(
+def test_fastzips3_open_recovers_from_a_stale_listing(
     s3_server: LocalS3Server,
     s3_proxy: CountingProxy,
     key: str,
@@ -150,13 +150,13 @@ def test_zipseek_open_recovers_from_a_stale_listing(
     for name, value in s3_server.env(endpoint_url=s3_proxy.url).items():
         monkeypatch.setenv(name, value)
     url = f"s3://test/{key}/m0.bin"
-    zipseek.clear_archive_cache()
-    with zipseek.open(url, directory_cache=str(tmp_path)) as f:
+    fastzips3.clear_archive_cache()
+    with fastzips3.open(url, directory_cache=str(tmp_path)) as f:
         assert f.read() == first_bytes(0)
     client = s3_server.client()
     client.put_object(Bucket="test", Key=key, Body=_archive(3))
     client.close()
-    with zipseek.open(url, directory_cache=str(tmp_path)) as f:
+    with fastzips3.open(url, directory_cache=str(tmp_path)) as f:
         rng = random.Random(3)
         assert f.read() == random_bytes(rng, 600_000)
-    zipseek.clear_archive_cache()
+    fastzips3.clear_archive_cache()

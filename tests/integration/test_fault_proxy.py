@@ -1,4 +1,4 @@
-"""Integration tests of zipseek.testing.faults.FaultProxy against the SeaweedFS server.
+"""Integration tests of fastzips3.testing.faults.FaultProxy against the SeaweedFS server.
 
 Objects live in the anonymously readable ``public`` bucket and are fetched through the
 proxy with urllib3 (no retries), with ``Range`` headers written by hand, so each test sees
@@ -24,11 +24,11 @@ from botocore.exceptions import ClientError
 from urllib3.connection import HTTPConnection
 from urllib3.exceptions import IncompleteRead, ProtocolError, ReadTimeoutError
 
-from zipseek.testing.faults import Fault, FaultEvent, FaultProxy, SigningCredentials
-from zipseek.testing.proxy import ProxyRecord
+from fastzips3.testing.faults import Fault, FaultEvent, FaultProxy, SigningCredentials
+from fastzips3.testing.proxy import ProxyRecord
 
 if TYPE_CHECKING:
-    from zipseek.testing import LocalS3Server
+    from fastzips3.testing import LocalS3Server
 
 _SocketOptions = Sequence[tuple[int, int, int]]
 

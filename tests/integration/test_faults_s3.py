@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import zipseek
-from zipseek import errors
-from zipseek.testing import Fault, FaultProxy
-from zipseek.testing.bigzip import MemberSpec, write_zip
+import fastzips3
+from fastzips3 import errors
+from fastzips3.testing import Fault, FaultProxy
+from fastzips3.testing.bigzip import MemberSpec, write_zip
 
 if TYPE_CHECKING:
-    from zipseek.testing import LocalS3Server
+    from fastzips3.testing import LocalS3Server
 
 KEY = "faults/member256.zip"
 MEMBER = "data/blob.bin"
@@ -56,7 +56,7 @@ def proxy(s3_server: LocalS3Server) -> Iterator[FaultProxy]:
         yield p
 
 
-POLICY = zipseek.RetryPolicy(attempts=6, backoff=0.05, backoff_max=0.5, request_timeout=3.0)
+POLICY = fastzips3.RetryPolicy(attempts=6, backoff=0.05, backoff_max=0.5, request_timeout=3.0)
 
 
 def _stream(proxy: FaultProxy, **options: object) -> tuple[int, int, float]:
@@ -70,7 +70,7 @@ def _stream(proxy: FaultProxy, **options: object) -> tuple[int, int, float]:
         **options,
     }
     start = time.monotonic()
-    with zipseek.open_archive(f"s3://public/{KEY}", **merged) as archive:  # type: ignore[arg-type]
+    with fastzips3.open_archive(f"s3://public/{KEY}", **merged) as archive:  # type: ignore[arg-type]
         proxy.reset()
         crc = 0
         with archive.open(MEMBER) as f:
@@ -109,7 +109,7 @@ def test_each_fault_mode_is_survived(proxy: FaultProxy, member: Member, mode: st
 
 def test_retries_exhausted_when_every_get_fails(proxy: FaultProxy, member: Member) -> None:
     proxy.set_faults([Fault("status", nth=None, times=None, status=503)])
-    policy = zipseek.RetryPolicy(attempts=3, backoff=0.01)
+    policy = fastzips3.RetryPolicy(attempts=3, backoff=0.01)
     start = time.monotonic()
     with pytest.raises(errors.RetriesExhaustedError) as info:
         _stream(proxy, retries=policy)
@@ -136,7 +136,7 @@ def test_object_replaced_between_requests_is_never_mixed(
 
     proxy.set_faults([Fault("replace", nth=3, replace_with=replace)])
     received = 0
-    with zipseek.open_archive(
+    with fastzips3.open_archive(
         f"s3://public/{key}",
         endpoint_url=proxy.url,
         anonymous=True,

@@ -1,4 +1,4 @@
-"""The zipseek:// fsspec filesystem against SeaweedFS: pandas, Dask, and the fsspec API."""
+"""The fastzips3:// fsspec filesystem against SeaweedFS: pandas, Dask, and the fsspec API."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from tests.helpers.zips import make_zip, random_bytes
 
 if TYPE_CHECKING:
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 KEY = "fsspec/data.zip"
 
@@ -54,7 +54,7 @@ def test_pandas_reads_a_member_through_the_chained_url(
     import pandas as pd
 
     frame = pd.read_csv(
-        f"zipseek://tables/small.csv::s3://test/{KEY}",
+        f"fastzips3://tables/small.csv::s3://test/{KEY}",
         storage_options={"s3": _s3_options(s3_server, s3_proxy)},
     )
     assert list(frame.columns) == ["id", "name", "value"]
@@ -71,7 +71,7 @@ def test_dask_reads_a_member(
 
     with dask.config.set(scheduler="synchronous"):
         frame = dd.read_csv(
-            f"zipseek://tables/big.csv::s3://test/{KEY}",
+            f"fastzips3://tables/big.csv::s3://test/{KEY}",
             storage_options={"s3": _s3_options(s3_server, s3_proxy)},
             blocksize=None,
         )
@@ -81,9 +81,9 @@ def test_dask_reads_a_member(
 
 def test_fsspec_api(s3_server: LocalS3Server, s3_proxy: CountingProxy, uploaded: bytes) -> None:
     fs, _ = fsspec.core.url_to_fs(
-        f"zipseek://::s3://test/{KEY}", s3=_s3_options(s3_server, s3_proxy)
+        f"fastzips3://::s3://test/{KEY}", s3=_s3_options(s3_server, s3_proxy)
     )
-    assert fs.protocol == "zipseek"
+    assert fs.protocol == "fastzips3"
     assert sorted(fs.ls("", detail=False)) == ["README", "blobs", "tables"]
     assert sorted(fs.ls("tables", detail=False)) == ["tables/big.csv", "tables/small.csv"]
     info = fs.info("blobs/r.bin")

@@ -1,4 +1,4 @@
-"""The request plan against a real S3 server (SeaweedFS), counted at a proxy outside zipseek."""
+"""The request plan against a real S3 server (SeaweedFS), counted at a proxy outside fastzips3."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.zips import make_zip, random_bytes, text_bytes
 from tests.integration.conftest import BIG_KEY, BIG_MEMBERS, MANY_KEY, Uploaded
-from zipseek import errors
+from fastzips3 import errors
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 
 def _client(server: LocalS3Server, proxy: CountingProxy) -> S3Client:
@@ -49,7 +49,7 @@ def test_zip64_archive_lists_in_one_request(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, big_archive: Uploaded
 ) -> None:
     client = _client(s3_server, s3_proxy)
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         assert archive.is_zip64
         assert archive.size == big_archive.size > 2 << 30
         assert len(archive) == len(BIG_MEMBERS)
@@ -75,7 +75,7 @@ def test_member_within_a_chunk_is_one_get_inside_its_bounds(
     name = "b/mid.csv"
     info = big_archive.infos[name]
     assert info.compress_size < 8 << 20
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         s3_proxy.reset()
         assert len(archive.read(name)) == info.file_size
         ranges = _ranges(s3_proxy, big_archive.size)
@@ -92,7 +92,7 @@ def test_larger_member_is_parallel_gets_that_tile_its_span(
     client = _client(s3_server, s3_proxy)
     name = "b/table.csv"
     info = big_archive.infos[name]
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         s3_proxy.reset()
         assert len(archive.read(name)) == info.file_size
         ranges = sorted(_ranges(s3_proxy, big_archive.size))
@@ -108,7 +108,7 @@ def test_member_in_the_listing_tail_costs_nothing_more(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, big_archive: Uploaded
 ) -> None:
     client = _client(s3_server, s3_proxy)
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         assert len(archive.read("e/tiny.txt")) == 1000
         assert len(archive.read("d/small.csv")) == 300 << 10
         assert s3_proxy.count() == 1
@@ -123,7 +123,7 @@ def test_random_4k_reads_in_a_stored_member(
     size = big_archive.infos[name].file_size
     block = 256 << 10
     rng = random.Random(11)
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         with archive.open(name) as f:
             first = f.read(4096)
             s3_proxy.reset()
@@ -146,7 +146,7 @@ def test_zipfile_over_remotefile_lists_in_one_request_and_reads_within_bounds(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, big_archive: Uploaded
 ) -> None:
     client = _client(s3_server, s3_proxy)
-    with zipseek.RemoteFile(f"s3://test/{BIG_KEY}", s3_client=client) as raw:
+    with fastzips3.RemoteFile(f"s3://test/{BIG_KEY}", s3_client=client) as raw:
         zf = zipfile.ZipFile(raw)
         assert [i.filename for i in zf.infolist()] == [m.name for m in BIG_MEMBERS]
         assert s3_proxy.count() <= 2
@@ -172,13 +172,13 @@ def test_hundred_thousand_entries_list_in_two_requests(
     s3_server: LocalS3Server, s3_proxy: CountingProxy, many_archive: Uploaded
 ) -> None:
     client = _client(s3_server, s3_proxy)
-    with zipseek.open_archive(f"s3://test/{MANY_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{MANY_KEY}", s3_client=client) as archive:
         assert len(archive) == 100_000
         assert archive.namelist()[12345] == "entries/012/item-012345.txt"
         assert s3_proxy.count() <= 2
         assert archive.read("entries/099/item-099999.txt") == b"99999\n"
     client.close()
-    with zipseek.RemoteFile(f"s3://test/{MANY_KEY}", s3_client=_client(s3_server, s3_proxy)) as f:
+    with fastzips3.RemoteFile(f"s3://test/{MANY_KEY}", s3_client=_client(s3_server, s3_proxy)) as f:
         s3_proxy.reset()
         assert len(zipfile.ZipFile(f).namelist()) == 100_000
         assert s3_proxy.count() <= 1  # the tail was fetched at RemoteFile() before the reset
@@ -192,12 +192,12 @@ def test_env_configuration_and_endpoint_option(
     for key, value in s3_server.env(endpoint_url=s3_proxy.url).items():
         monkeypatch.setenv(key, value)
     # AWS_ENDPOINT_URL from the environment
-    with zipseek.open_archive("s3://test/plan/env.zip") as archive:
+    with fastzips3.open_archive("s3://test/plan/env.zip") as archive:
         assert archive.read("x.txt") == b"from env"
     assert s3_proxy.count() == 1
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     # explicit endpoint option, credentials still from the environment
-    with zipseek.open_archive("s3://test/plan/env.zip", endpoint_url=s3_proxy.url) as archive:
+    with fastzips3.open_archive("s3://test/plan/env.zip", endpoint_url=s3_proxy.url) as archive:
         assert archive.namelist() == ["x.txt"]
     assert s3_proxy.count() == 2
 
@@ -207,12 +207,12 @@ def test_anonymous_access_to_a_public_bucket(
 ) -> None:
     data = make_zip([("pub.txt", b"public", "stored")])
     s3_server.client().put_object(Bucket="public", Key="plan/pub.zip", Body=data)
-    with zipseek.open_archive(
+    with fastzips3.open_archive(
         "s3://public/plan/pub.zip", endpoint_url=s3_proxy.url, anonymous=True
     ) as archive:
         assert archive.read("pub.txt") == b"public"
     with pytest.raises(errors.SourcePermissionError):
-        zipseek.open_archive("s3://test/plan/env.zip", endpoint_url=s3_proxy.url, anonymous=True)
+        fastzips3.open_archive("s3://test/plan/env.zip", endpoint_url=s3_proxy.url, anonymous=True)
 
 
 def test_http_source_public_and_presigned(
@@ -225,7 +225,7 @@ def test_http_source_public_and_presigned(
     )
     s3_server.client().put_object(Bucket="public", Key="plan/http.zip", Body=data)
     url = s3_proxy.url + "/public/plan/http.zip"
-    with zipseek.open_archive(url, tail_size=64 << 10) as archive:
+    with fastzips3.open_archive(url, tail_size=64 << 10) as archive:
         assert s3_proxy.count() == 1
         assert archive.read("t.csv") == payload
         assert s3_proxy.count() == 2
@@ -233,7 +233,7 @@ def test_http_source_public_and_presigned(
     presigned = signer.generate_presigned_url(
         "get_object", Params={"Bucket": "public", "Key": "plan/http.zip"}
     )
-    with zipseek.open_archive(presigned) as archive:
+    with fastzips3.open_archive(presigned) as archive:
         assert "Signature=***" in archive.url or "X-Amz-Signature=***" in archive.url
         assert archive.read("t.csv") == payload
     signer.close()
@@ -248,7 +248,9 @@ def test_object_replaced_mid_read_raises_source_changed(
     direct = s3_server.client()
     direct.put_object(Bucket="test", Key="plan/replace.zip", Body=first)
     client = _client(s3_server, s3_proxy)
-    with zipseek.open_archive("s3://test/plan/replace.zip", s3_client=client, tail_size=4096) as a:
+    with fastzips3.open_archive(
+        "s3://test/plan/replace.zip", s3_client=client, tail_size=4096
+    ) as a:
         direct.put_object(Bucket="test", Key="plan/replace.zip", Body=second)
         with pytest.raises(errors.SourceChangedError):
             a.read("m.bin")
@@ -266,9 +268,9 @@ def test_version_id_is_pinned(s3_server: LocalS3Server, s3_proxy: CountingProxy)
     )["VersionId"]
     direct.put_object(Bucket="versioned", Key="a.zip", Body=make_zip([("v", b"two", "stored")]))
     client = _client(s3_server, s3_proxy)
-    with zipseek.open_archive("s3://versioned/a.zip", s3_client=client, version_id=v1) as a:
+    with fastzips3.open_archive("s3://versioned/a.zip", s3_client=client, version_id=v1) as a:
         assert a.read("v") == b"one"
-    with zipseek.open_archive("s3://versioned/a.zip", s3_client=client) as a:
+    with fastzips3.open_archive("s3://versioned/a.zip", s3_client=client) as a:
         assert a.read("v") == b"two"
     direct.close()
     client.close()
@@ -277,11 +279,11 @@ def test_version_id_is_pinned(s3_server: LocalS3Server, s3_proxy: CountingProxy)
 def test_missing_object_and_bucket(s3_server: LocalS3Server, s3_proxy: CountingProxy) -> None:
     client = _client(s3_server, s3_proxy)
     with pytest.raises(errors.SourceNotFoundError) as info:
-        zipseek.open_archive("s3://test/plan/nope.zip", s3_client=client)
+        fastzips3.open_archive("s3://test/plan/nope.zip", s3_client=client)
     assert isinstance(info.value, FileNotFoundError)
     assert "s3://test/plan/nope.zip" in str(info.value)
     with pytest.raises(errors.SourceNotFoundError):
-        zipseek.open_archive("s3://no-such-bucket-zs/a.zip", s3_client=client)
+        fastzips3.open_archive("s3://no-such-bucket-zs/a.zip", s3_client=client)
     client.close()
 
 
@@ -291,9 +293,9 @@ def test_empty_and_non_zip_objects(s3_server: LocalS3Server, s3_proxy: CountingP
     direct.put_object(Bucket="test", Key="plan/text.zip", Body=b"hello " * 1000)
     client = _client(s3_server, s3_proxy)
     with pytest.raises(errors.EOCDNotFoundError, match="empty"):
-        zipseek.open_archive("s3://test/plan/empty.zip", s3_client=client)
+        fastzips3.open_archive("s3://test/plan/empty.zip", s3_client=client)
     with pytest.raises(errors.EOCDNotFoundError, match="not a ZIP"):
-        zipseek.open_archive("s3://test/plan/text.zip", s3_client=client)
+        fastzips3.open_archive("s3://test/plan/text.zip", s3_client=client)
     assert s3_proxy.count() == 2
     direct.close()
     client.close()
@@ -304,10 +306,10 @@ def test_local_and_file_url_sources(tmp_path: Path) -> None:
     path = tmp_path / "l.zip"
     path.write_bytes(data)
     for target in (path, str(path), path.as_uri()):
-        with zipseek.open_archive(target) as archive:
+        with fastzips3.open_archive(target) as archive:
             assert archive.read("l.txt") == b"local"
     with pytest.raises(errors.SourceNotFoundError):
-        zipseek.open_archive(tmp_path / "missing.zip")
+        fastzips3.open_archive(tmp_path / "missing.zip")
 
 
 def test_remotefile_streams_a_plain_object_with_read_ahead(
@@ -318,7 +320,7 @@ def test_remotefile_streams_a_plain_object_with_read_ahead(
     direct.put_object(Bucket="test", Key="plan/plain.bin", Body=payload)
     direct.close()
     client = _client(s3_server, s3_proxy)
-    with zipseek.RemoteFile("s3://test/plan/plain.bin", s3_client=client) as f:
+    with fastzips3.RemoteFile("s3://test/plan/plain.bin", s3_client=client) as f:
         out = bytearray(f.read(100))
         while chunk := f.read(1 << 20):
             out += chunk

@@ -10,12 +10,12 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-import zipseek
+import fastzips3
 from tests.integration.conftest import BIG_KEY, Uploaded
-from zipseek.testing.bigzip import random_chunks
+from fastzips3.testing.bigzip import random_chunks
 
 if TYPE_CHECKING:
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 
@@ -29,8 +29,8 @@ def _get_ranges(proxy: CountingProxy) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def _zipseek_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("zipseek")]
+def _fastzips3_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("fastzips3")]
 
 
 def test_full_read_of_a_1gb_member_tiles_it_with_parallel_gets(
@@ -39,7 +39,7 @@ def test_full_read_of_a_1gb_member_tiles_it_with_parallel_gets(
     client = s3_server.client(endpoint_url=s3_proxy.url)
     name = "a/first.bin"
     info = big_archive.infos[name]
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         end = big_archive.member_end(name, archive.directory.cd_start)
         s3_proxy.reset()
         crc = 0
@@ -58,7 +58,7 @@ def test_full_read_of_a_1gb_member_tiles_it_with_parallel_gets(
         assert ranges[-1][1] == end
         assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
         assert s3_proxy.bytes_sent() == end - info.header_offset
-    assert not _zipseek_threads()
+    assert not _fastzips3_threads()
     client.close()
 
 
@@ -67,7 +67,7 @@ def test_early_close_cancels_the_prefetch(
 ) -> None:
     client = s3_server.client(endpoint_url=s3_proxy.url)
     name = "c/second.bin"
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         s3_proxy.reset()
         f = archive.open(name)
         expected = next(random_chunks(64 + 3, 1 << 20))  # the generator's seed for member 3
@@ -77,7 +77,7 @@ def test_early_close_cancels_the_prefetch(
             f.read(1 << 20)
         f.close()
         assert f.threads_alive == 0
-        assert not _zipseek_threads()
+        assert not _fastzips3_threads()
         at_close = s3_proxy.bytes_sent()
         time.sleep(0.3)  # what the proxy had in flight when the sockets closed
         sent = s3_proxy.bytes_sent()
@@ -96,7 +96,7 @@ def test_random_pattern_does_not_trigger_read_ahead(
     name = "c/second.bin"
     size = big_archive.infos[name].file_size
     rng = random.Random(3)
-    with zipseek.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
+    with fastzips3.open_archive(f"s3://test/{BIG_KEY}", s3_client=client) as archive:
         with archive.open(name) as f:
             f.seek(1)
             s3_proxy.reset()

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.zips import make_zip
-from zipseek import errors
+from fastzips3 import errors
 
 if TYPE_CHECKING:
-    from zipseek.testing import CountingProxy, LocalS3Server
+    from fastzips3.testing import CountingProxy, LocalS3Server
 
 FAKE_KEY = "AKIAFAKEFAKEFAKE1234"
 FAKE_SECRET = "fake/secret+Zz9SECRETSECRETsecretsecret"
@@ -25,10 +25,10 @@ def test_fake_credentials_never_leak(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="zipseek")
+    caplog.set_level(logging.DEBUG, logger="fastzips3")
     texts: list[str] = []
     with pytest.raises(errors.SourcePermissionError) as info:
-        zipseek.open_archive(
+        fastzips3.open_archive(
             "s3://test/secrets/a.zip",
             endpoint_url=s3_proxy.url,
             aws_access_key_id=FAKE_KEY,
@@ -37,7 +37,7 @@ def test_fake_credentials_never_leak(
             directory_cache=False,
         )
     texts += [str(info.value), repr(info.value), repr(info.value.__cause__)]
-    from zipseek.sources.s3 import S3Config
+    from fastzips3.sources.s3 import S3Config
 
     texts.append(
         repr(
@@ -55,12 +55,12 @@ def test_fake_credentials_never_leak(
         "get_object", Params={"Bucket": "test", "Key": "secrets/p.zip"}
     )
     signature = url.split("Signature=")[1].split("&")[0]
-    with zipseek.open_archive(url) as archive:
+    with fastzips3.open_archive(url) as archive:
         texts += [archive.url, repr(archive)]
         with archive.open("x") as member:
             texts.append(repr(member))
     with pytest.raises(errors.SourceError) as missing:
-        zipseek.open_archive(url.replace("secrets/p.zip", "secrets/none.zip"))
+        fastzips3.open_archive(url.replace("secrets/p.zip", "secrets/none.zip"))
     texts += [str(missing.value), repr(missing.value)]
     client.close()
     texts += [record.getMessage() for record in caplog.records]

@@ -1,4 +1,4 @@
-"""Integration tests of zipseek.testing: the SeaweedFS server and the counting proxy."""
+"""Integration tests of fastzips3.testing: the SeaweedFS server and the counting proxy."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from zipseek.testing import CountingProxy, LocalS3Server, ProxyRecord
-from zipseek.testing.proxy import AbortConnection, ProxyRequest, ProxyResponse
+from fastzips3.testing import CountingProxy, LocalS3Server, ProxyRecord
+from fastzips3.testing.proxy import AbortConnection, ProxyRequest, ProxyResponse
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

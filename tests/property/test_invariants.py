@@ -1,4 +1,4 @@
-"""Property tests: any bytes parse or raise a zipseek error, whole or fed in tiny pieces."""
+"""Property tests: any bytes parse or raise a fastzips3 error, whole or fed in tiny pieces."""
 
 from __future__ import annotations
 

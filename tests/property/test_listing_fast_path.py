@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zipseek._format.entry import ZipEntry, entries_from_directory, entry_from_header
-from zipseek._format.plan import Directory, DirectoryPlan
-from zipseek._format.records import CentralDirectoryHeader
-from zipseek.errors import CentralDirectoryError, FormatError
+from fastzips3._format.entry import ZipEntry, entries_from_directory, entry_from_header
+from fastzips3._format.plan import Directory, DirectoryPlan
+from fastzips3._format.records import CentralDirectoryHeader
+from fastzips3.errors import CentralDirectoryError, FormatError
 
 
 def _slow_entries(directory: Directory, data: bytes) -> list[ZipEntry]:

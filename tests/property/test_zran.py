@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.zips import text_bytes
-from zipseek._codecs.base import Pull
-from zipseek._codecs.isal_raw import isal_raw
-from zipseek._codecs.zran import (
+from fastzips3._codecs.base import Pull
+from fastzips3._codecs.isal_raw import isal_raw
+from fastzips3._codecs.zran import (
     DeflateIndex,
     IndexingDeflateDecoder,
     checkpoint_decoder,
@@ -104,7 +104,7 @@ def test_checkpoints_match_a_full_decompression(
 
 
 def test_mid_byte_checkpoints_are_covered() -> None:
-    from zipseek.testing.bigzip import csv_chunks
+    from fastzips3.testing.bigzip import csv_chunks
 
     data = b"".join(csv_chunks(3, 2 << 20))
     index = _check(data, 6, 1, 1 << 20)  # spacing 1: a checkpoint at every block boundary
@@ -113,8 +113,8 @@ def test_mid_byte_checkpoints_are_covered() -> None:
 
 
 def test_default_spacing_index_is_under_one_percent_of_the_compressed_size() -> None:
-    from zipseek._indexing import DEFAULT_SPACING
-    from zipseek.testing.bigzip import csv_chunks
+    from fastzips3._indexing import DEFAULT_SPACING
+    from fastzips3.testing.bigzip import csv_chunks
 
     data = b"".join(csv_chunks(5, 48 << 20))
     comp = _deflate(data, 6)

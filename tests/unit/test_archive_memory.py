@@ -10,22 +10,22 @@ import zlib
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.sources import RecordingSource
 from tests.helpers.zips import make_zip, random_bytes, seeded_members, text_bytes
-from zipseek import errors
+from fastzips3 import errors
 
 
-def _open(data: bytes, **options: int) -> tuple[zipseek.ZipArchive, RecordingSource]:
-    rec = RecordingSource(zipseek.MemorySource(data))
-    return zipseek.open_archive(rec, **options), rec  # type: ignore[arg-type]
+def _open(data: bytes, **options: int) -> tuple[fastzips3.ZipArchive, RecordingSource]:
+    rec = RecordingSource(fastzips3.MemorySource(data))
+    return fastzips3.open_archive(rec, **options), rec  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_seeded_archives_list_and_read_like_zipfile(seed: int) -> None:
     data = make_zip(seeded_members(seed, 12, 200_000), comment=b"seed %d" % seed)
     reference = zipfile.ZipFile(io.BytesIO(data))
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.namelist() == reference.namelist()
         assert archive.comment == reference.comment
         for entry, info in zip(archive.entries(), reference.infolist(), strict=True):
@@ -118,7 +118,7 @@ def test_seek_and_read_in_every_method(method: str) -> None:
     rng = random.Random(5)
     payload = text_bytes(rng, 300_000)
     data = make_zip([("t", payload, method)])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive, archive.open("t") as f:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive, archive.open("t") as f:
         f.seek(123_456)
         assert f.read(1000) == payload[123_456:124_456]
         f.seek(10)
@@ -135,7 +135,7 @@ def test_chunked_reads(chunk: int) -> None:
     rng = random.Random(6)
     payload = text_bytes(rng, 200_000)
     data = make_zip([("t", payload, "deflate")])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive, archive.open("t") as f:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive, archive.open("t") as f:
         out = bytearray()
         while True:
             piece = f.read(chunk)
@@ -148,7 +148,7 @@ def test_chunked_reads(chunk: int) -> None:
 
 def test_member_reader_is_a_buffered_io() -> None:
     data = make_zip([("t", b"line1\nline2\n", "deflate")])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         f = archive.open("t")
         assert isinstance(f, io.BufferedIOBase)
         assert f.readable() and f.seekable() and not f.writable()
@@ -177,7 +177,7 @@ def _corrupt_crc(data: bytes, name: bytes) -> bytes:
 
 def test_crc_mismatch_is_detected() -> None:
     data = _corrupt_crc(make_zip([("a", b"hello world" * 100, "deflate")]), b"a")
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         with pytest.raises(errors.CRCMismatchError) as info:
             archive.read("a")
         assert info.value.name == "a"
@@ -190,7 +190,7 @@ def test_declared_size_larger_than_content_is_an_error_not_a_short_read() -> Non
     data = bytearray(make_zip([("a", b"12345", "deflate")]))
     pos = data.find(b"PK\x01\x02")
     struct.pack_into("<L", data, pos + 24, 4 << 30 - 1)  # claims ~1 GB uncompressed
-    with zipseek.open_archive(zipseek.MemorySource(bytes(data))) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bytes(data))) as archive:
         with pytest.raises(errors.SizeMismatchError):
             archive.read("a")
 
@@ -199,7 +199,7 @@ def test_content_longer_than_declared_size_is_an_error() -> None:
     data = bytearray(make_zip([("a", b"1234567890", "deflate")]))
     pos = data.find(b"PK\x01\x02")
     struct.pack_into("<L", data, pos + 24, 4)
-    with zipseek.open_archive(zipseek.MemorySource(bytes(data))) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bytes(data))) as archive:
         f = archive.open("a")
         with pytest.raises(errors.SizeMismatchError):
             f.read()
@@ -215,7 +215,7 @@ def test_content_longer_than_declared_size_is_an_error() -> None:
 )
 def test_not_a_zip(data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
-        zipseek.open_archive(zipseek.MemorySource(data))
+        fastzips3.open_archive(fastzips3.MemorySource(data))
 
 
 def test_lying_entry_count_is_refused_before_any_allocation() -> None:
@@ -223,7 +223,7 @@ def test_lying_entry_count_is_refused_before_any_allocation() -> None:
     eocd = data.rfind(b"PK\x05\x06")
     struct.pack_into("<HH", data, eocd + 8, 0xFFFE, 0xFFFE)
     with pytest.raises(errors.CentralDirectoryError, match="can hold at most"):
-        zipseek.open_archive(zipseek.MemorySource(bytes(data)))
+        fastzips3.open_archive(fastzips3.MemorySource(bytes(data)))
 
 
 def test_comment_of_65535_bytes_and_fake_signatures_in_it() -> None:
@@ -240,7 +240,7 @@ def test_comment_of_65535_bytes_and_fake_signatures_in_it() -> None:
 def test_prepended_data_relative_offsets() -> None:
     stub = b"#!/bin/sh\necho self-extractor\nexit 0\n" + b"\0" * 5000
     data = stub + make_zip([("a", b"alpha" * 100, "deflate"), ("b", b"beta", "stored")])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.directory.base_offset == len(stub)
         assert archive.read("a") == b"alpha" * 100
         assert archive.read("b") == b"beta"
@@ -249,7 +249,7 @@ def test_prepended_data_relative_offsets() -> None:
 
 def test_prepended_data_absolute_offsets() -> None:
     data = make_zip([("a", b"alpha" * 100, "deflate")], prefix=b"MZ" + b"\0" * 3000)
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.directory.base_offset == 0
         assert archive.read("a") == b"alpha" * 100
 
@@ -258,7 +258,7 @@ def test_zip64_records_and_extra_fields() -> None:
     data = make_zip([("a", b"1" * 1000, "deflate"), ("b", b"2" * 10, "stored")], force_zip64=True)
     # turn the end record into a ZIP64 one: what CPython writes for archives over 2 GiB
     data = _force_zip64_end(data)
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.is_zip64
         assert archive.read("a") == b"1" * 1000
         assert archive.read("b") == b"2" * 10
@@ -287,17 +287,17 @@ def test_cp437_and_utf8_names() -> None:
     # rename "plain.txt" to CP437 bytes for "é" without the UTF-8 flag
     for pos in (raw.find(b"plain.txt"), raw.rfind(b"plain.txt")):
         raw[pos : pos + 5] = b"\x82lain"
-    with zipseek.open_archive(zipseek.MemorySource(bytes(raw))) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bytes(raw))) as archive:
         assert archive.namelist() == ["caf\u00e9.txt", "\u00e9lain.txt"]
 
 
 def test_unknown_member_and_unknown_option() -> None:
     data = make_zip([("a", b"1", "stored")])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         with pytest.raises(KeyError, match="no member named 'zz'"):
             archive.open("zz")
     with pytest.raises(TypeError, match="unknown option"):
-        zipseek.open_archive(zipseek.MemorySource(data), tail_sise=5)  # type: ignore[call-arg]
+        fastzips3.open_archive(fastzips3.MemorySource(data), tail_sise=5)  # type: ignore[call-arg]
 
 
 def test_unsupported_method_names_the_method() -> None:
@@ -305,7 +305,7 @@ def test_unsupported_method_names_the_method() -> None:
     for sig in (b"PK\x03\x04", b"PK\x01\x02"):
         pos = data.find(sig)
         struct.pack_into("<H", data, pos + (8 if sig == b"PK\x03\x04" else 10), 97)
-    with zipseek.open_archive(zipseek.MemorySource(bytes(data))) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bytes(data))) as archive:
         with pytest.raises(errors.UnsupportedMethodError, match="method 97") as info:
             archive.open("a")
         assert info.value.method == 97
@@ -315,22 +315,24 @@ def test_unsupported_method_names_the_method() -> None:
 def test_replaced_object_raises_source_changed() -> None:
     rng = random.Random(7)
     data = make_zip([("a", random_bytes(rng, 300_000), "stored")])
-    src = zipseek.MemorySource(data)
-    with zipseek.open_archive(src, tail_size=1024) as archive:
+    src = fastzips3.MemorySource(data)
+    with fastzips3.open_archive(src, tail_size=1024) as archive:
         src.replace(data[:-1] + b"!")
         with pytest.raises(errors.SourceChangedError):
             archive.read("a")
 
 
 def test_deflate_backends_agree() -> None:
-    from zipseek._codecs.deflate import available_backends
+    from fastzips3._codecs.deflate import available_backends
 
     rng = random.Random(8)
     payload = text_bytes(rng, 500_000)
     data = make_zip([("t", payload, "deflate")])
     outputs = set()
     for backend in available_backends():
-        with zipseek.open_archive(zipseek.MemorySource(data), deflate_backend=backend) as archive:
+        with fastzips3.open_archive(
+            fastzips3.MemorySource(data), deflate_backend=backend
+        ) as archive:
             outputs.add(zlib.crc32(archive.read("t")))
     assert outputs == {zlib.crc32(payload)}
 
@@ -339,14 +341,14 @@ def test_member_declaring_zero_bytes_with_data_is_an_error() -> None:
     data = bytearray(make_zip([("a", b"surprise" * 100, "deflate")]))
     pos = data.find(b"PK\x01\x02")
     struct.pack_into("<L", data, pos + 24, 0)
-    with zipseek.open_archive(zipseek.MemorySource(bytes(data))) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bytes(data))) as archive:
         with pytest.raises(errors.SizeMismatchError):
             archive.read("a")
 
 
 def test_empty_members_and_directories() -> None:
     data = make_zip([("d/", b"", "stored"), ("e", b"", "deflate"), ("f", b"", "stored")])
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.getinfo("d/").is_dir()
         assert archive.read("d/") == b""
         assert archive.read("e") == b""

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from zipseek._engine.cache import BlockCache
-from zipseek._engine.engine import LOCAL_BLOCK_SIZE, REMOTE_BLOCK_SIZE, Engine, EngineConfig
-from zipseek.sources.memory import MemorySource
+from fastzips3._engine.cache import BlockCache
+from fastzips3._engine.engine import LOCAL_BLOCK_SIZE, REMOTE_BLOCK_SIZE, Engine, EngineConfig
+from fastzips3.sources.memory import MemorySource
 
 
 class _RemoteMemorySource(MemorySource):

@@ -1,7 +1,7 @@
 """ZipCrypto and WinZip AES decryption pulls: real archives from the corpus, and round trips.
 
 The corpus cases take each encrypted member's raw data (after its local header), wrap it in
-:func:`decryption_pull`, decompress the result with zipseek's own decoders and check it against
+:func:`decryption_pull`, decompress the result with fastzips3's own decoders and check it against
 the CRC-32 and the sizes/digests ``expected.json`` lists. The generated cases encrypt seeded data
 with small test encryptors written here (independently of the module: the AES one builds its
 counter blocks one by one with ``struct``) and read it back through pulls of every shape.
@@ -24,17 +24,17 @@ from typing import Any
 
 import pytest
 
-import zipseek
-from zipseek import ZipEntry
-from zipseek._codecs.base import Pull
-from zipseek._codecs.crypto import (
+import fastzips3
+from fastzips3 import ZipEntry
+from fastzips3._codecs.base import Pull
+from fastzips3._codecs.crypto import (
     crc_is_checked,
     decryption_pull,
     encrypted_overhead,
     to_password,
 )
-from zipseek._codecs.registry import make_decoder
-from zipseek.errors import (
+from fastzips3._codecs.registry import make_decoder
+from fastzips3.errors import (
     CodecNotInstalledError,
     DecompressionError,
     EncryptedEntryError,
@@ -43,8 +43,8 @@ from zipseek.errors import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS_ENV_VAR = "ZIPSEEK_CORPUS"
-REQUIRE_ALL_ENV_VAR = "ZIPSEEK_REQUIRE_ALL"
+CORPUS_ENV_VAR = "FASTZIPS3_CORPUS"
+REQUIRE_ALL_ENV_VAR = "FASTZIPS3_REQUIRE_ALL"
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -57,7 +57,7 @@ def _require_cryptography() -> None:
     try:
         import cryptography  # noqa: F401
     except ImportError:
-        _skip_or_fail("WinZip AES needs 'cryptography' (pip install 'zipseek[crypto]')")
+        _skip_or_fail("WinZip AES needs 'cryptography' (pip install 'fastzips3[crypto]')")
 
 
 # --- pulls ------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def _decode(method: int, pull: Pull, name: str) -> bytes:
     try:
         decoder = make_decoder(method, pull, name=name)
     except CodecNotInstalledError as exc:
-        _skip_or_fail(f"method {method} needs zipseek[{exc.extra}]")
+        _skip_or_fail(f"method {method} needs fastzips3[{exc.extra}]")
         raise
     out: list[bytes] = []
     while True:
@@ -236,7 +236,7 @@ def _expected() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def corpus() -> Path:
-    """The corpus ``files/`` folder; skips (or fails under ZIPSEEK_REQUIRE_ALL=1) without it."""
+    """The corpus ``files/`` folder; skips (or fails under FASTZIPS3_REQUIRE_ALL=1) without it."""
     root = _corpus_root()
     if not (root / "expected.json").is_file():
         _skip_or_fail(f"conformance corpus not found at {root} (set {CORPUS_ENV_VAR})")
@@ -245,7 +245,7 @@ def corpus() -> Path:
 
 def _raw_member(path: Path, name: str) -> tuple[ZipEntry, bytes]:
     """The member's central directory entry and its raw data (after the local header)."""
-    with zipseek.open_archive(path) as archive:
+    with fastzips3.open_archive(path) as archive:
         entry = archive.getinfo(name)
     with path.open("rb") as f:
         f.seek(entry.header_offset)
@@ -316,11 +316,11 @@ KNOWN_CONTENT: dict[tuple[str, str], bytes] = {
     ("zip2/aes_archive.zip", "secret_data_128"): b"Lorem ipsum dolor sit amet",
 }
 
-_PPMD = 98  # zipseek has no PPMd decoder: those members are decrypted and authenticated only
+_PPMD = 98  # fastzips3 has no PPMd decoder: those members are decrypted and authenticated only
 
 
 def _encrypted_members(path: Path) -> list[str]:
-    with zipseek.open_archive(path) as archive:
+    with fastzips3.open_archive(path) as archive:
         return [entry.name for entry in archive.entries() if entry.is_encrypted]
 
 
@@ -470,7 +470,7 @@ def test_zipcrypto_round_trip(size: int, descriptor: bool) -> None:
 
 
 def test_zipcrypto_short_reads_and_deflate() -> None:
-    plain = b"zipseek " * 5000
+    plain = b"fastzips3 " * 5000
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     deflated = compressor.compress(plain) + compressor.flush()
     entry, raw = zipcrypto_member(deflated, b"pw", seed=3)
@@ -579,7 +579,7 @@ def test_aes_short_reads(limit: int) -> None:
 
 def test_aes_deflate_through_the_decoder() -> None:
     _require_cryptography()
-    plain = b"zipseek reads encrypted members. " * 3000
+    plain = b"fastzips3 reads encrypted members. " * 3000
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     deflated = compressor.compress(plain) + compressor.flush()
     entry, raw = aes_member(deflated, b"pw", seed=10)
@@ -667,7 +667,7 @@ def test_aes_truncated() -> None:
 def test_aes_without_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
     entry, raw = _fake_aes()
     monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers", None)
-    with pytest.raises(CodecNotInstalledError, match=r"pip install 'zipseek\[crypto\]'") as info:
+    with pytest.raises(CodecNotInstalledError, match=r"pip install 'fastzips3\[crypto\]'") as info:
         decryption_pull(entry, BytesPull(raw), b"pw")
     assert info.value.extra == "crypto"
     assert info.value.method == 99

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from zipseek._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
-from zipseek.sources.base import ObjectVersion
+from fastzips3._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
+from fastzips3.sources.base import ObjectVersion
 
 
 def _blob(data: bytes) -> CachedBlob:
@@ -91,7 +91,7 @@ def test_a_version_1_entry_is_still_read(tmp_path: Path) -> None:
         "validated_at": 1.0,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    blob = b"zipseek-directory-cache 1\n" + json.dumps(header).encode() + b"\n"
+    blob = b"fastzips3-directory-cache 1\n" + json.dumps(header).encode() + b"\n"
     cache = DiskCache(tmp_path)
     tmp_path.mkdir(exist_ok=True)
     cache._path("k").write_bytes(blob + zlib.compress(data))
@@ -143,8 +143,8 @@ def test_the_interpreter_finishes_a_background_write_before_it_exits(tmp_path: P
     script = f"""
 import time
 from pathlib import Path
-from zipseek._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
-from zipseek.sources.base import ObjectVersion
+from fastzips3._engine.diskcache import CachedBlob, DiskCache, wait_for_writes
+from fastzips3.sources.base import ObjectVersion
 
 cache = DiskCache(Path({str(tmp_path)!r}))
 real_write = cache._write

@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.corpus.conftest import require_corpus
-from zipseek import errors
+from fastzips3 import errors
 
 CASES = [
     # archive, password, kind
@@ -26,7 +26,7 @@ CASES = [
 def test_right_password_reads_and_verifies(path: str, password: str, kind: str) -> None:
     corpus = require_corpus()
     file = corpus.root / "files" / path
-    with zipseek.open_archive(file, password=password) as archive:
+    with fastzips3.open_archive(file, password=password) as archive:
         encrypted = [e for e in archive.entries() if e.is_encrypted and not e.is_dir()]
         assert encrypted, kind
         for entry in encrypted:
@@ -35,7 +35,7 @@ def test_right_password_reads_and_verifies(path: str, password: str, kind: str) 
             if entry.crc:
                 assert zlib.crc32(data) == entry.crc
     # a per-member password works too, as bytes
-    with zipseek.open_archive(file) as archive:
+    with fastzips3.open_archive(file) as archive:
         entry = next(e for e in archive.entries() if e.is_encrypted and not e.is_dir())
         digest = hashlib.sha256(archive.read(entry, password=password.encode())).hexdigest()
         assert len(digest) == 64
@@ -45,7 +45,7 @@ def test_right_password_reads_and_verifies(path: str, password: str, kind: str) 
 def test_wrong_and_missing_password(path: str, password: str, kind: str) -> None:
     corpus = require_corpus()
     file = corpus.root / "files" / path
-    with zipseek.open_archive(file) as archive:
+    with fastzips3.open_archive(file) as archive:
         entry = next(e for e in archive.entries() if e.is_encrypted and not e.is_dir())
         requests = archive.stats.requests
         with pytest.raises(errors.PasswordError, match="password"):
@@ -58,7 +58,7 @@ def test_wrong_and_missing_password(path: str, password: str, kind: str) -> None
 def test_seek_in_an_encrypted_stored_member() -> None:
     corpus = require_corpus()
     file = corpus.root / "files" / "libarchive/test_read_format_zip_winzip_aes256_stored.zip"
-    with zipseek.open_archive(file, password="password") as archive:
+    with fastzips3.open_archive(file, password="password") as archive:
         entry = next(e for e in archive.entries() if e.is_encrypted and e.file_size > 100)
         whole = archive.read(entry)
         with archive.open(entry) as f:

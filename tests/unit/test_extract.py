@@ -15,10 +15,10 @@ from typing import Any, cast
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.corpus.conftest import require_corpus
-from zipseek.errors import CRCMismatchError, LimitExceededError, UnsafePathError
-from zipseek.extract import (
+from fastzips3.errors import CRCMismatchError, LimitExceededError, UnsafePathError
+from fastzips3.extract import (
     DEFAULT_MAX_RATIO,
     RATIO_MIN_BYTES,
     ExtractReport,
@@ -60,8 +60,8 @@ def make(members: Sequence[Member], method: int = zipfile.ZIP_DEFLATED) -> bytes
     return buf.getvalue()
 
 
-def open_zip(data: bytes) -> zipseek.ZipArchive:
-    return zipseek.open_archive(zipseek.MemorySource(data))
+def open_zip(data: bytes) -> fastzips3.ZipArchive:
+    return fastzips3.open_archive(fastzips3.MemorySource(data))
 
 
 def extract(data: bytes, dest: Path, **kwargs: Any) -> ExtractReport:
@@ -77,7 +77,7 @@ def tree(root: Path) -> list[str]:
 
 
 def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if "zipseek-tmp" in p.name]
+    return [p for p in root.rglob("*") if "fastzips3-tmp" in p.name]
 
 
 @pytest.fixture
@@ -231,7 +231,7 @@ def test_corpus_zip_slip_samples_are_refused(tmp_path: Path) -> None:
         assert case.outcome == "ok_list_refuse_extract"
         target = tmp_path / case.path.replace("/", "_")
         target.mkdir()
-        with zipseek.open_archive(case.file) as archive:
+        with fastzips3.open_archive(case.file) as archive:
             names = archive.namelist()
             assert "good.txt" in names
             assert archive.read("good.txt")  # listing and reading are fine
@@ -402,7 +402,7 @@ def test_crc_failure_of_a_large_deflated_member(dest: Path) -> None:
     content = os.urandom(3 << 20)
     data = bytearray(make([("big.bin", content)]))
     data[len(data) // 2] ^= 0x01  # somewhere in the (incompressible) member data
-    with pytest.raises(zipseek.errors.FormatError):
+    with pytest.raises(fastzips3.errors.FormatError):
         extract(bytes(data), dest)
     assert tree(dest) == []
 
@@ -473,21 +473,21 @@ class _LyingArchive:
     so this is how the limits on bytes actually produced are exercised.
     """
 
-    def __init__(self, archive: zipseek.ZipArchive, swap: dict[str, str]) -> None:
+    def __init__(self, archive: fastzips3.ZipArchive, swap: dict[str, str]) -> None:
         self._archive = archive
         self._swap = swap
 
-    def entries(self) -> list[zipseek.ZipEntry]:
+    def entries(self) -> list[fastzips3.ZipEntry]:
         return self._archive.entries()
 
-    def open(self, member: zipseek.ZipEntry, *, verify: bool = True) -> zipseek.MemberReader:
+    def open(self, member: fastzips3.ZipEntry, *, verify: bool = True) -> fastzips3.MemberReader:
         return self._archive.open(self._swap.get(member.name, member.name), verify=verify)
 
 
 def test_limits_count_the_bytes_actually_produced(dest: Path) -> None:
     data = make([("small", b"s" * 100), ("big", os.urandom(4 << 20))], zipfile.ZIP_STORED)
     with open_zip(data) as archive:
-        lying = cast(zipseek.ZipArchive, _LyingArchive(archive, {"small": "big"}))
+        lying = cast(fastzips3.ZipArchive, _LyingArchive(archive, {"small": "big"}))
         with pytest.raises(LimitExceededError, match="extraction stopped in 'small'"):
             extract_members(lying, dest, [archive.getinfo("small")], max_total_size=1 << 20)
     assert tree(dest) == []  # stopped mid-member; the temporary file is gone
@@ -496,7 +496,7 @@ def test_limits_count_the_bytes_actually_produced(dest: Path) -> None:
 def test_ratio_counts_the_bytes_actually_produced(dest: Path) -> None:
     data = make([("small", b"s" * 100), ("zeros", bytes(4 << 20))])
     with open_zip(data) as archive:
-        lying = cast(zipseek.ZipArchive, _LyingArchive(archive, {"small": "zeros"}))
+        lying = cast(fastzips3.ZipArchive, _LyingArchive(archive, {"small": "zeros"}))
         with pytest.raises(LimitExceededError, match="produced"):
             extract_members(lying, dest, [archive.getinfo("small")])
         assert archive.getinfo("small").compress_size * DEFAULT_MAX_RATIO < 4 << 20
@@ -518,7 +518,7 @@ def test_overwrite_error_is_the_default_and_writes_nothing(dest: Path, existing:
     with pytest.raises(FileExistsError) as caught:
         extract(existing, dest)
     assert caught.value.filename == str(dest / "d" / "a.txt")
-    assert not isinstance(caught.value, zipseek.errors.ZipseekError)
+    assert not isinstance(caught.value, fastzips3.errors.FastZipS3Error)
     assert (dest / "d" / "a.txt").read_bytes() == b"mine"
     assert not (dest / "b.txt").exists()
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.sources import RecordingSource
 from tests.helpers.zips import make_zip
-from zipseek import errors
+from fastzips3 import errors
 
 
-def _open(data: bytes) -> zipseek.ZipArchive:
-    return zipseek.open_archive(zipseek.MemorySource(data))
+def _open(data: bytes) -> fastzips3.ZipArchive:
+    return fastzips3.open_archive(fastzips3.MemorySource(data))
 
 
 def _cd_positions(data: bytes) -> list[int]:
@@ -32,9 +32,9 @@ def _cd_positions(data: bytes) -> list[int]:
 def test_go_invalid_files_zeros_and_repeated_end_signatures() -> None:
     """Go TestInvalidFiles: 70 KiB of zeros, 70 KiB of EOCD signatures: not a ZIP, no loop."""
     for data in (bytes(70 << 10), b"PK\x05\x06" * (70 << 8)):
-        rec = RecordingSource(zipseek.MemorySource(data))
+        rec = RecordingSource(fastzips3.MemorySource(data))
         with pytest.raises(errors.EOCDNotFoundError):
-            zipseek.open_archive(rec)
+            fastzips3.open_archive(rec)
         assert rec.requests <= 2
         assert all(0 <= c.start <= c.end <= len(data) for c in rec.calls if c.start >= 0)
 
@@ -115,10 +115,10 @@ def test_go_deep_directory_names_list_in_linear_time(tmp_path: Path) -> None:
             zf.writestr("a/" * i + "data", b"")
     path = tmp_path / "deep.zip"
     path.write_bytes(buf.getvalue())
-    zipseek.clear_archive_cache()
-    assert zipseek.listdir(path) == ["data", "a/"]
-    assert zipseek.stat(f"{path}/" + "a/" * 3999 + "data").size == 0
-    zipseek.clear_archive_cache()
+    fastzips3.clear_archive_cache()
+    assert fastzips3.listdir(path) == ["data", "a/"]
+    assert fastzips3.stat(f"{path}/" + "a/" * 3999 + "data").size == 0
+    fastzips3.clear_archive_cache()
 
 
 def test_cpython_full_overlap_and_name_mismatch() -> None:
@@ -152,11 +152,11 @@ def test_cpython_quoted_overlap_is_detected() -> None:
 def test_cpython_truncated_while_open(tmp_path: Path) -> None:
     path = tmp_path / "t.zip"
     path.write_bytes(make_zip([("m", b"q" * 300_000, "stored")]))
-    with zipseek.open_archive(path, tail_size=1024) as archive:
+    with fastzips3.open_archive(path, tail_size=1024) as archive:
         size = path.stat().st_size
         with path.open("r+b") as f:
             f.truncate(size - 100_000)
-        with pytest.raises(errors.ZipseekError):
+        with pytest.raises(errors.FastZipS3Error):
             archive.read("m")
 
 

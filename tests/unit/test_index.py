@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.sources import RecordingSource
-from zipseek.testing.bigzip import csv_chunks
+from fastzips3.testing.bigzip import csv_chunks
 
 MiB = 1 << 20
 SPACING = 1 * MiB
@@ -31,12 +31,12 @@ def archive_path(tmp_path: Path, payload: bytes) -> Path:
 
 
 def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
-    from zipseek.sources.local import LocalSource
+    from fastzips3.sources.local import LocalSource
 
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
     rec = RecordingSource(LocalSource(archive_path))
-    with zipseek.open_archive(rec, tail_size=4096) as archive:
+    with fastzips3.open_archive(rec, tail_size=4096) as archive:
         assert archive.index("big.csv") is not None  # from the on-disk cache
         with archive.open("big.csv") as f:
             before = rec.requests
@@ -52,7 +52,7 @@ def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
 
 
 def test_backward_seeks_use_the_index(archive_path: Path, payload: bytes) -> None:
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
         with archive.open("big.csv") as f:
             for target in (20 * MiB, 3 * MiB + 7, 15 * MiB, 0, 23 * MiB):
@@ -63,7 +63,7 @@ def test_backward_seeks_use_the_index(archive_path: Path, payload: bytes) -> Non
 
 
 def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: bytes) -> None:
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         assert archive.read_parallel("big.csv", workers=2) == payload
         part = archive.read_parallel("big.csv", start=5 * MiB + 3, end=9 * MiB + 11, workers=2)
         assert part == payload[5 * MiB + 3 : 9 * MiB + 11]
@@ -75,10 +75,10 @@ def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: b
 def test_read_decodes_in_parallel_once_an_index_is_known(
     archive_path: Path, payload: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zipseek.archive
+    import fastzips3.archive
 
-    monkeypatch.setattr(zipseek.archive, "_PARALLEL_READ_FROM", 1 * MiB)
-    with zipseek.open_archive(archive_path) as archive:
+    monkeypatch.setattr(fastzips3.archive, "_PARALLEL_READ_FROM", 1 * MiB)
+    with fastzips3.open_archive(archive_path) as archive:
         calls: list[object] = []
         parallel = archive.iter_parallel
 
@@ -97,9 +97,9 @@ def test_read_decodes_in_parallel_once_an_index_is_known(
 
 
 def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes) -> None:
-    from zipseek._indexing import iter_parallel
+    from fastzips3._indexing import iter_parallel
 
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         index = archive.build_index("big.csv", spacing=SPACING)
         entry = archive.getinfo("big.csv")
         lying = entry._replace(crc=entry.crc ^ 1)
@@ -110,7 +110,7 @@ def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes
             for piece in pieces:
                 got.extend(piece)
 
-        with pytest.raises(zipseek.errors.CRCMismatchError, match="CRC-32"):
+        with pytest.raises(fastzips3.errors.CRCMismatchError, match="CRC-32"):
             drain()
         assert len(got) < len(payload)  # the last piece is held back, not handed out
         # a partial range cannot be checked, and is not
@@ -123,11 +123,11 @@ def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes
 def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "c.zip"
     path.write_bytes(build_zip([RawMember("big.csv", payload, 8)]))
-    with zipseek.open_archive(path) as archive:
+    with fastzips3.open_archive(path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
     other = payload[::-1]
     path.write_bytes(build_zip([RawMember("big.csv", other, 8)]))
-    with zipseek.open_archive(path) as archive:
+    with fastzips3.open_archive(path) as archive:
         assert archive.index("big.csv") is None
         with archive.open("big.csv") as f:
             f.seek(10 * MiB)
@@ -137,14 +137,14 @@ def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes)
 def test_a_corrupt_index_is_ignored(archive_path: Path, payload: bytes) -> None:
     import os
 
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
-    root = Path(os.environ["ZIPSEEK_CACHE_DIR"]) / "indexes"
+    root = Path(os.environ["FASTZIPS3_CACHE_DIR"]) / "indexes"
     for entry in root.glob("*.zsdc"):
         raw = bytearray(entry.read_bytes())
         raw[-3] ^= 0xFF
         entry.write_bytes(bytes(raw))
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         assert archive.index("big.csv") is None
 
 
@@ -176,7 +176,7 @@ def test_sozip_members_use_their_embedded_index(tmp_path: Path, payload: bytes) 
     data = payload[: 6 * MiB]
     path = tmp_path / "so.zip"
     path.write_bytes(_sozip("t.csv", data, 32 << 10))
-    with zipseek.open_archive(path, directory_cache=False) as archive:
+    with fastzips3.open_archive(path, directory_cache=False) as archive:
         index = archive.index("t.csv")
         assert index is not None
         assert len(index.checkpoints) == len(data) // (32 << 10)
@@ -187,29 +187,29 @@ def test_sozip_members_use_their_embedded_index(tmp_path: Path, payload: bytes) 
 
 
 def test_index_refused_for_other_methods(archive_path: Path) -> None:
-    with zipseek.open_archive(archive_path) as archive:
-        with pytest.raises(zipseek.errors.UnsupportedError):
+    with fastzips3.open_archive(archive_path) as archive:
+        with pytest.raises(fastzips3.errors.UnsupportedError):
             archive.build_index("s.txt")
         assert archive.index("s.txt") is None
 
 
 def test_member_splits_cover_the_member_exactly(archive_path: Path, payload: bytes) -> None:
-    zipseek.clear_archive_cache()
-    splits = zipseek.member_splits(str(archive_path), "big.csv", 7)
+    fastzips3.clear_archive_cache()
+    splits = fastzips3.member_splits(str(archive_path), "big.csv", 7)
     assert 2 <= len(splits) <= 7
     assert splits[0].start == 0
     assert splits[-1].end == len(payload)
     assert all(a.end == b.start for a, b in itertools.pairwise(splits))
-    pieces = [zipseek.read_split(s) for s in splits]
+    pieces = [fastzips3.read_split(s) for s in splits]
     assert b"".join(pieces) == payload
-    lines = [zipseek.read_split(s, delimiter=b"\n") for s in splits]
+    lines = [fastzips3.read_split(s, delimiter=b"\n") for s in splits]
     assert b"".join(lines) == payload  # every line exactly once, none cut
     assert all(piece.endswith(b"\n") for piece in lines[:-1])
-    zipseek.clear_archive_cache()
+    fastzips3.clear_archive_cache()
 
 
 def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload: bytes) -> None:
-    with zipseek.open_archive(archive_path, index_while_reading=True) as archive:
+    with fastzips3.open_archive(archive_path, index_while_reading=True) as archive:
         assert archive.index("big.csv") is None
         assert archive.read("big.csv") == payload
         index = archive.index("big.csv")
@@ -218,7 +218,7 @@ def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload:
         with archive.open("big.csv") as f:
             f.seek(20 * MiB)
             assert f.read(100) == payload[20 * MiB : 20 * MiB + 100]
-    with zipseek.open_archive(archive_path) as again:
+    with fastzips3.open_archive(archive_path) as again:
         assert again.index("big.csv") is not None  # kept on disk for the next process
 
 
@@ -226,10 +226,10 @@ def test_a_sidecar_carries_indexes_to_another_machine(
     archive_path: Path, payload: bytes, tmp_path: Path
 ) -> None:
     sidecar = tmp_path / "idx.zip.zsx"
-    with zipseek.open_archive(archive_path, directory_cache=False) as archive:
+    with fastzips3.open_archive(archive_path, directory_cache=False) as archive:
         archive.build_index("big.csv", spacing=SPACING)
         assert archive.save_indexes(str(sidecar)) == 1
-    with zipseek.open_archive(archive_path, directory_cache=False) as fresh:
+    with fastzips3.open_archive(archive_path, directory_cache=False) as fresh:
         assert fresh.index("big.csv") is None  # no cache: a machine that never built it
         assert fresh.load_indexes(str(sidecar)) == 1
         with fresh.open("big.csv") as f:
@@ -237,21 +237,21 @@ def test_a_sidecar_carries_indexes_to_another_machine(
             assert f.read(64) == payload[22 * MiB : 22 * MiB + 64]
     other = tmp_path / "other.zip"
     other.write_bytes(build_zip([RawMember("big.csv", payload[::-1], 8)]))
-    with zipseek.open_archive(other, directory_cache=False) as changed:
+    with fastzips3.open_archive(other, directory_cache=False) as changed:
         assert changed.load_indexes(str(sidecar)) == 0  # another archive: ignored
     sidecar.write_bytes(sidecar.read_bytes()[:-10])
-    with zipseek.open_archive(archive_path, directory_cache=False) as damaged:
+    with fastzips3.open_archive(archive_path, directory_cache=False) as damaged:
         assert damaged.load_indexes(str(sidecar)) == 0
 
 
 def test_open_then_seek_costs_one_get_each(archive_path: Path, payload: bytes) -> None:
     """Found by the benchmark: opening a member scheduled a second GET before the seek."""
-    from zipseek.sources.local import LocalSource
+    from fastzips3.sources.local import LocalSource
 
-    with zipseek.open_archive(archive_path) as archive:
+    with fastzips3.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
     rec = RecordingSource(LocalSource(archive_path))
-    with zipseek.open_archive(rec, tail_size=4096, chunk_size=4 * MiB) as archive:
+    with fastzips3.open_archive(rec, tail_size=4096, chunk_size=4 * MiB) as archive:
         listing = rec.requests
         with archive.open("big.csv") as f:
             target = int(len(payload) * 0.9)

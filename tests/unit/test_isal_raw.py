@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from zipseek._codecs.isal_raw import IsalRaw, isal_raw
-from zipseek.errors import DecompressionError
+from fastzips3._codecs.isal_raw import IsalRaw, isal_raw
+from fastzips3.errors import DecompressionError
 
 
 def _deflate(data: bytes, level: int = 6) -> bytes:
@@ -144,7 +144,7 @@ def test_streaming_corrupt_data_is_an_error(raw: IsalRaw) -> None:
 
 
 def test_deflate_decoder_uses_the_gil_free_stream_by_default() -> None:
-    from zipseek._codecs.deflate import DeflateDecoder
+    from fastzips3._codecs.deflate import DeflateDecoder
 
     data = b"decoder " * 5000
     pull = _pieces(_deflate(data), 4096)
@@ -158,7 +158,7 @@ def test_deflate_decoder_uses_the_gil_free_stream_by_default() -> None:
 
 
 def test_deflate_decoder_falls_back_to_python_isal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zipseek._codecs import deflate
+    from fastzips3._codecs import deflate
 
     monkeypatch.setattr(deflate, "isal_raw", lambda: None)
     data = b"fallback " * 5000
@@ -173,8 +173,8 @@ def test_deflate_decoder_falls_back_to_python_isal(monkeypatch: pytest.MonkeyPat
 
 
 def test_parallel_pieces_fall_back_without_isal_raw(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zipseek import _indexing
-    from zipseek._codecs.zran import Checkpoint
+    from fastzips3 import _indexing
+    from fastzips3._codecs.zran import Checkpoint
 
     monkeypatch.setattr(_indexing, "isal_raw", lambda: None)
     monkeypatch.setattr(_indexing._worker, "backend", None, raising=False)

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "zipseek"
+SRC = Path(__file__).resolve().parents[2] / "src" / "fastzips3"
 
-# What each layer may import from zipseek (besides itself and errors).
+# What each layer may import from fastzips3 (besides itself and errors).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "_format": set(),
-    "_codecs": set(),
+    "_accel": {"_core"},
+    "_format": {"_accel"},
+    "_codecs": {"_accel"},
     "sources": set(),
     "_engine": {"sources"},
     "_decode": {"_codecs", "_engine"},
@@ -55,12 +56,12 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             parts = node.module.split(".")
-            if parts[0] == "zipseek" and len(parts) > 1:
+            if parts[0] == "fastzips3" and len(parts) > 1:
                 out.add(parts[1])
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if parts[0] == "zipseek" and len(parts) > 1:
+                if parts[0] == "fastzips3" and len(parts) > 1:
                     out.add(parts[1])
     return out
 

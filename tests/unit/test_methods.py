@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.zips import random_bytes, text_bytes
-from zipseek import errors
+from fastzips3 import errors
 
 METHODS = {
     "stored": 0,
@@ -50,7 +50,7 @@ def archives() -> dict[str, tuple[bytes, bytes]]:
 @pytest.mark.parametrize("label", METHODS)
 def test_whole_reads(label: str, archives: dict[str, tuple[bytes, bytes]]) -> None:
     data, payload = archives[label]
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         assert archive.read("empty") == b""
         assert archive.read("one") == b"x"
         assert archive.read("big") == payload
@@ -62,7 +62,7 @@ def test_whole_reads(label: str, archives: dict[str, tuple[bytes, bytes]]) -> No
 def test_chunked_reads(label: str, chunk: int, archives: dict[str, tuple[bytes, bytes]]) -> None:
     data, payload = archives[label]
     limit = 40_000 if chunk < 16 else len(payload)  # 1-byte reads over the first 40 KB
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive, archive.open("big") as f:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive, archive.open("big") as f:
         out = bytearray()
         while len(out) < limit:
             piece = f.read(chunk)
@@ -77,7 +77,7 @@ def test_chunked_reads(label: str, chunk: int, archives: dict[str, tuple[bytes, 
 @pytest.mark.parametrize("label", METHODS)
 def test_seek_and_early_close(label: str, archives: dict[str, tuple[bytes, bytes]]) -> None:
     data, payload = archives[label]
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         f = archive.open("big")
         f.seek(500_000)
         assert f.read(1000) == payload[500_000:501_000]
@@ -105,11 +105,11 @@ def test_missing_codec_names_the_extra(
     monkeypatch.setitem(sys.modules, module, None)
     if label == "zstd":
         monkeypatch.setitem(sys.modules, "compression", None)
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         with pytest.raises(errors.CodecNotInstalledError) as info:
             archive.open("big")
     assert info.value.extra == extra
-    assert f"zipseek[{extra}]" in str(info.value)
+    assert f"fastzips3[{extra}]" in str(info.value)
     assert isinstance(info.value, errors.UnsupportedMethodError)
 
 
@@ -118,7 +118,7 @@ def test_corrupt_compressed_data_is_a_decompression_error() -> None:
     good = build_zip([RawMember("d", payload, 8)])
     pos = len(good) // 2
     bad = good[:pos] + bytes([good[pos] ^ 0xFF]) * 40 + good[pos + 40 :]
-    with zipseek.open_archive(zipseek.MemorySource(bad)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(bad)) as archive:
         with pytest.raises((errors.DecompressionError, errors.IntegrityError)):
             archive.read("d")
 
@@ -127,14 +127,14 @@ def test_decode_thread_stops_on_early_close() -> None:
     payload = _payload(2, 12 << 20)
     data = build_zip([RawMember("big", payload, 8)])
     before = {t.ident for t in threading.enumerate()}
-    with zipseek.open_archive(zipseek.MemorySource(data)) as archive:
+    with fastzips3.open_archive(fastzips3.MemorySource(data)) as archive:
         f = archive.open("big")
         assert f.read(100) == payload[:100]
         assert f.threads_alive >= 1  # a large deflate member decodes on its own thread
         f.close()
         assert f.threads_alive == 0
     leftover = [t for t in threading.enumerate() if t.ident not in before]
-    assert not [t.name for t in leftover if t.name.startswith("zipseek")]
+    assert not [t.name for t in leftover if t.name.startswith("fastzips3")]
 
 
 def test_lzma_header_declaring_a_4gib_dictionary_does_not_allocate_it(tmp_path: Path) -> None:
@@ -148,9 +148,9 @@ def test_lzma_header_declaring_a_4gib_dictionary_does_not_allocate_it(tmp_path: 
     path = tmp_path / "dict.zip"
     path.write_bytes(data)
     code = (
-        "import resource, sys, zipseek;"
+        "import resource, sys, fastzips3;"
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30));"
-        f"a = zipseek.open_archive({str(path)!r});"
+        f"a = fastzips3.open_archive({str(path)!r});"
         "sys.exit(0 if a.read('m') == b'lzma ' * 2000 else 3)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.zips import make_zip
-from zipseek.paths import ArchivePath, split_archive_path
+from fastzips3.paths import ArchivePath, split_archive_path
 
 
 @pytest.mark.parametrize(
@@ -62,74 +62,74 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_open_members_binary_and_text(tree: Path) -> None:
-    with zipseek.open(tree / "outer.zip" / "top.txt") as f:
+    with fastzips3.open(tree / "outer.zip" / "top.txt") as f:
         assert f.read() == b"top\nline2\n"
-    with zipseek.open(f"{tree}/outer.zip/top.txt", "r", encoding="utf-8") as t:
+    with fastzips3.open(f"{tree}/outer.zip/top.txt", "r", encoding="utf-8") as t:
         assert t.readlines() == ["top\n", "line2\n"]
-    with zipseek.open(f"file://{tree}/outer.zip/dir/a.csv") as f:
+    with fastzips3.open(f"file://{tree}/outer.zip/dir/a.csv") as f:
         assert f.read() == b"x,y\n1,2\n"
 
 
 def test_open_plain_files_is_a_drop_in(tree: Path) -> None:
-    with zipseek.open(tree / "plain.txt", "r") as t:
+    with fastzips3.open(tree / "plain.txt", "r") as t:
         assert t.read() == "plain"
-    with zipseek.open(tree / "outer.zip") as f:
+    with fastzips3.open(tree / "outer.zip") as f:
         assert f.read(2) == b"PK"
 
 
 def test_nested_archives_stored_and_compressed(tree: Path) -> None:
-    with zipseek.open(f"{tree}/outer.zip/inner.zip/deep/leaf.txt") as f:
+    with fastzips3.open(f"{tree}/outer.zip/inner.zip/deep/leaf.txt") as f:
         assert f.read() == b"leaf"
-    with zipseek.open(f"{tree}/outer.zip/packed.zip/z.txt") as f:
+    with fastzips3.open(f"{tree}/outer.zip/packed.zip/z.txt") as f:
         assert f.read() == b"zz" * 1000
-    assert zipseek.listdir(f"{tree}/outer.zip/inner.zip/") == ["deep/"]
+    assert fastzips3.listdir(f"{tree}/outer.zip/inner.zip/") == ["deep/"]
 
 
 def test_listdir(tree: Path) -> None:
     archive = str(tree / "outer.zip")
-    assert zipseek.listdir(archive) == [
+    assert fastzips3.listdir(archive) == [
         "top.txt",
         "dir/",
         "implicit/",
         "inner.zip",
         "packed.zip",
     ]
-    assert zipseek.listdir(f"{archive}/dir") == ["a.csv"]
-    assert zipseek.listdir(f"{archive}/implicit/") == ["sub/"]
+    assert fastzips3.listdir(f"{archive}/dir") == ["a.csv"]
+    assert fastzips3.listdir(f"{archive}/implicit/") == ["sub/"]
     with pytest.raises(FileNotFoundError):
-        zipseek.listdir(f"{archive}/nope/")
-    assert sorted(zipseek.listdir(tree)) == ["outer.zip", "plain.txt"]
+        fastzips3.listdir(f"{archive}/nope/")
+    assert sorted(fastzips3.listdir(tree)) == ["outer.zip", "plain.txt"]
 
 
 def test_stat(tree: Path) -> None:
     archive = tree / "outer.zip"
-    info = zipseek.stat(archive / "dir" / "a.csv")
+    info = fastzips3.stat(archive / "dir" / "a.csv")
     assert (info.size, info.is_dir, info.in_archive, info.method) == (8, False, True, "stored")
-    assert zipseek.stat(archive / "implicit").is_dir
-    assert zipseek.stat(f"{archive}/dir/").is_dir
-    plain = zipseek.stat(tree / "plain.txt")
+    assert fastzips3.stat(archive / "implicit").is_dir
+    assert fastzips3.stat(f"{archive}/dir/").is_dir
+    plain = fastzips3.stat(tree / "plain.txt")
     assert (plain.size, plain.in_archive) == (5, False)
 
 
 def test_errors_are_the_builtin_ones(tree: Path) -> None:
     archive = tree / "outer.zip"
     with pytest.raises(FileNotFoundError, match="no member"):
-        zipseek.open(archive / "missing.txt")
+        fastzips3.open(archive / "missing.txt")
     with pytest.raises(IsADirectoryError):
-        zipseek.open(archive / "dir")
+        fastzips3.open(archive / "dir")
     with pytest.raises(ValueError, match="read-only"):
-        zipseek.open(archive / "top.txt", "wb")
+        fastzips3.open(archive / "top.txt", "wb")
     with pytest.raises(FileNotFoundError):
-        zipseek.open(tree / "missing.zip" / "x")
+        fastzips3.open(tree / "missing.zip" / "x")
 
 
 def test_many_opens_list_the_archive_once(tree: Path) -> None:
-    zipseek.clear_archive_cache()
+    fastzips3.clear_archive_cache()
     archive = f"{tree}/outer.zip"
     for _ in range(20):
-        with zipseek.open(f"{archive}/top.txt") as f:
+        with fastzips3.open(f"{archive}/top.txt") as f:
             f.read()
-    cached = zipseek.paths._cache
+    cached = fastzips3.paths._cache
     assert len(cached) == 1
     (only,) = cached.values()
     assert only.stats.requests == 1  # one tail read served the listing and every member
@@ -140,12 +140,12 @@ def test_an_existing_local_file_wins_over_the_archive_reading(tmp_path: Path) ->
     weird.mkdir()
     (weird / "x").write_text("a real file")
     assert split_archive_path(weird / "x") is None
-    with zipseek.open(weird / "x", "r") as f:
+    with fastzips3.open(weird / "x", "r") as f:
         assert f.read() == "a real file"
 
 
 def test_zipfile_still_sees_the_same_bytes(tree: Path) -> None:
-    with zipseek.open(tree / "outer.zip") as f:
+    with fastzips3.open(tree / "outer.zip") as f:
         assert zipfile.ZipFile(io.BytesIO(f.read())).namelist()[0] == "top.txt"
     assert os.path.getsize(tree / "outer.zip") > 0
 
@@ -156,9 +156,9 @@ def test_archives_left_open_at_exit_are_quiet(tree: Path) -> None:
     import sys
 
     code = (
-        "import zipseek\n"
-        f"f = zipseek.open({str(tree / 'outer.zip' / 'top.txt')!r})\n"
-        f"a = zipseek.open_archive({str(tree / 'outer.zip')!r})\n"
+        "import fastzips3\n"
+        f"f = fastzips3.open({str(tree / 'outer.zip' / 'top.txt')!r})\n"
+        f"a = fastzips3.open_archive({str(tree / 'outer.zip')!r})\n"
         "a.cycle = a  # collected only by the last garbage collection, after module teardown\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

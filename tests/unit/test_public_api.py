@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import zipseek
-import zipseek.errors
+import fastzips3
+import fastzips3.errors
 
 EXPECTED = [
     "EngineConfig",
@@ -35,14 +35,14 @@ EXPECTED = [
 
 
 def test_all_is_pinned() -> None:
-    assert sorted(zipseek.__all__) == sorted(EXPECTED)
-    for name in zipseek.__all__:
-        assert hasattr(zipseek, name), name
+    assert sorted(fastzips3.__all__) == sorted(EXPECTED)
+    for name in fastzips3.__all__:
+        assert hasattr(fastzips3, name), name
 
 
 def test_every_public_name_has_a_docstring() -> None:
-    for name in zipseek.__all__:
-        obj = getattr(zipseek, name)
+    for name in fastzips3.__all__:
+        obj = getattr(fastzips3, name)
         if name.startswith("__"):
             continue
         assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
@@ -51,7 +51,7 @@ def test_every_public_name_has_a_docstring() -> None:
 def test_error_tree_subclasses_the_builtins_users_catch() -> None:
     import zipfile
 
-    e = zipseek.errors
+    e = fastzips3.errors
     assert issubclass(e.FormatError, zipfile.BadZipFile)
     assert issubclass(e.CRCMismatchError, e.IntegrityError)
     assert issubclass(e.SourceError, OSError)
@@ -62,30 +62,30 @@ def test_error_tree_subclasses_the_builtins_users_catch() -> None:
     for name in e.__all__:
         obj = getattr(e, name)
         if isinstance(obj, type):
-            assert issubclass(obj, e.ZipseekError), name
+            assert issubclass(obj, e.FastZipS3Error), name
 
 
-def test_import_zipseek_does_not_import_boto3() -> None:
+def test_import_fastzips3_does_not_import_boto3() -> None:
     import subprocess
     import sys
 
-    code = "import sys, zipseek; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    code = "import sys, fastzips3; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_import_zipseek_loads_the_idna_codec_before_the_first_request() -> None:
+def test_import_fastzips3_loads_the_idna_codec_before_the_first_request() -> None:
     """urllib3 encodes each host with it on the first connection: 1.5 ms off the first GET."""
     import subprocess
     import sys
 
-    code = "import sys, zipseek; print('encodings.idna' in sys.modules)"
+    code = "import sys, fastzips3; print('encodings.idna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True"]
 
 
 def test_source_error_redacts_credentials() -> None:
-    err = zipseek.errors.SourceError(
+    err = fastzips3.errors.SourceError(
         "boom",
         url="https://user:pw@host/a.zip?X-Amz-Signature=abc123&X-Amz-Credential=AKIAFAKE&x=1",
     )

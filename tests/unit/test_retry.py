@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-import zipseek
+import fastzips3
 from tests.helpers.zips import make_zip, random_bytes
-from zipseek import errors
-from zipseek.sources.base import ObjectVersion, RangeStream, TailRead
+from fastzips3 import errors
+from fastzips3.sources.base import ObjectVersion, RangeStream, TailRead
 
-FAST = zipseek.RetryPolicy(attempts=6, backoff=0.001, backoff_max=0.01)
+FAST = fastzips3.RetryPolicy(attempts=6, backoff=0.001, backoff_max=0.01)
 
 
 @dataclass
@@ -59,7 +59,7 @@ class FlakySource:
     remote = False
 
     def __init__(self, data: bytes, plan: Plan) -> None:
-        self.inner = zipseek.MemorySource(data)
+        self.inner = fastzips3.MemorySource(data)
         self.plan = plan
 
     @property
@@ -108,10 +108,10 @@ def payload() -> bytes:
     return random_bytes(random.Random(1), 3 << 20)
 
 
-def _archive(payload: bytes, plan: Plan, **options: object) -> zipseek.ZipArchive:
+def _archive(payload: bytes, plan: Plan, **options: object) -> fastzips3.ZipArchive:
     data = make_zip([("m.bin", payload, "stored")])
     merged: dict[str, object] = {"tail_size": 1024, "retries": FAST, **options}
-    return zipseek.open_archive(FlakySource(data, plan), **merged)  # type: ignore[arg-type]
+    return fastzips3.open_archive(FlakySource(data, plan), **merged)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", ["reset", "truncate"])
@@ -137,7 +137,7 @@ def test_status_errors_are_retried(payload: bytes) -> None:
 
 def test_retries_exhausted_carries_the_history(payload: bytes) -> None:
     plan = Plan()
-    with _archive(payload, plan, retries=zipseek.RetryPolicy(attempts=3, backoff=0.001)) as a:
+    with _archive(payload, plan, retries=fastzips3.RetryPolicy(attempts=3, backoff=0.001)) as a:
         plan.failures = [("reset", 100)] * 10
         with pytest.raises(errors.RetriesExhaustedError) as info:
             a.read("m.bin")
@@ -158,7 +158,7 @@ def test_permanent_errors_are_not_retried(payload: bytes) -> None:
 
 
 def test_policy_is_an_immutable_value() -> None:
-    policy = zipseek.RetryPolicy(attempts=3, backoff=0.5, backoff_max=1.0, jitter=0.0)
+    policy = fastzips3.RetryPolicy(attempts=3, backoff=0.5, backoff_max=1.0, jitter=0.0)
     err = errors.SourceError("boom", retryable=True)
     once = policy.increment(err)
     assert policy.history == ()
@@ -168,14 +168,14 @@ def test_policy_is_an_immutable_value() -> None:
     with pytest.raises(errors.RetriesExhaustedError):
         once.increment(err).increment(err)
     with pytest.raises(ValueError, match="attempts"):
-        zipseek.RetryPolicy(attempts=0)
+        fastzips3.RetryPolicy(attempts=0)
     with pytest.raises(AttributeError):
         policy.attempts = 9  # type: ignore[misc]
 
 
 def test_a_slow_get_past_its_deadline_is_cut_and_resumed(payload: bytes) -> None:
     plan = Plan()
-    slow = zipseek.RetryPolicy(attempts=50, backoff=0.0, request_timeout=1e-9)
+    slow = fastzips3.RetryPolicy(attempts=50, backoff=0.0, request_timeout=1e-9)
     with _archive(payload, plan, retries=slow, chunk_size=64 << 20) as archive:
         plan.opened.clear()
         assert archive.read("m.bin") == payload

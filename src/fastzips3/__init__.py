@@ -1,0 +1,61 @@
+"""fastzips3: read ZIP archives in object storage without downloading them.
+
+The public API is re-exported here; everything else is private. ``open_archive`` lists an
+archive with one range request; ``RemoteFile`` gives ``zipfile`` a seekable file over S3, HTTP,
+local files or any fsspec filesystem.
+"""
+
+from fastzips3 import errors as errors
+from fastzips3._engine.engine import EngineConfig as EngineConfig
+from fastzips3._engine.retry import RetryPolicy as RetryPolicy
+from fastzips3._engine.stats import Stats as Stats
+from fastzips3._format.entry import ZipEntry as ZipEntry
+from fastzips3.archive import ZipArchive as ZipArchive
+from fastzips3.archive import open_archive as open_archive
+from fastzips3.compat import RemoteFile as RemoteFile
+from fastzips3.extract import ExtractReport as ExtractReport
+from fastzips3.extract import extract_members as extract_members
+from fastzips3.member import MemberReader as MemberReader
+from fastzips3.options import OpenOptions as OpenOptions
+from fastzips3.paths import PathInfo as PathInfo
+from fastzips3.paths import clear_archive_cache as clear_archive_cache
+from fastzips3.paths import listdir as listdir
+from fastzips3.paths import open as open
+from fastzips3.paths import split_archive_path as split_archive_path
+from fastzips3.paths import stat as stat
+from fastzips3.sources.base import ObjectVersion as ObjectVersion
+from fastzips3.sources.base import Source as Source
+from fastzips3.sources.memory import MemorySource as MemorySource
+from fastzips3.splits import MemberSplit as MemberSplit
+from fastzips3.splits import member_splits as member_splits
+from fastzips3.splits import read_split as read_split
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EngineConfig",
+    "ExtractReport",
+    "MemberReader",
+    "MemberSplit",
+    "MemorySource",
+    "ObjectVersion",
+    "OpenOptions",
+    "PathInfo",
+    "RemoteFile",
+    "RetryPolicy",
+    "Source",
+    "Stats",
+    "ZipArchive",
+    "ZipEntry",
+    "__version__",
+    "clear_archive_cache",
+    "errors",
+    "extract_members",
+    "listdir",
+    "member_splits",
+    "open",
+    "open_archive",
+    "read_split",
+    "split_archive_path",
+    "stat",
+]

@@ -1,0 +1,1 @@
+"""Bounded streaming decoders. Pure: no I/O; errors only from fastzips3.errors."""

@@ -1,0 +1,142 @@
+"""Method 8 (deflate) through the fastest installed inflater: isal, zlib-ng, then zlib."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from fastzips3._codecs.base import IN_CHUNK, Decoder, Pull
+from fastzips3._codecs.isal_raw import isal_raw
+from fastzips3.errors import DecompressionError
+
+__all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend", "inflate_aligned"]
+
+#: A loader returns (decompressobj factory, the library's error class), or None if missing.
+_Loader = Callable[[], "tuple[Callable[..., Any], type[Exception]] | None"]
+
+
+def _isal() -> tuple[Callable[..., Any], type[Exception]] | None:
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a default dependency
+        return None
+    mod: Any = isal_zlib
+    return mod.decompressobj, mod.error
+
+
+def _zlib_ng() -> tuple[Callable[..., Any], type[Exception]] | None:
+    try:
+        from zlib_ng import zlib_ng  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    mod: Any = zlib_ng
+    return mod.decompressobj, mod.error
+
+
+def _zlib() -> tuple[Callable[..., Any], type[Exception]] | None:
+    return zlib.decompressobj, zlib.error
+
+
+#: Inflater back-ends, fastest first (measured here: isal 672 MB/s, zlib-ng 500, zlib 265).
+BACKENDS: dict[str, _Loader] = {
+    "isal": _isal,
+    "zlib-ng": _zlib_ng,
+    "zlib": _zlib,
+}
+
+
+def available_backends() -> list[str]:
+    """Names of the inflater back-ends importable here, fastest first."""
+    return [name for name, load in BACKENDS.items() if load() is not None]
+
+
+def best_backend() -> str:
+    """The fastest importable back-end."""
+    return available_backends()[0]
+
+
+def inflate_aligned(
+    data: bytes, window: bytes, size: int, *, name: str | None = None, backend: str | None = None
+) -> bytes:
+    """Inflate up to ``size`` bytes of raw deflate ``data`` that starts on a byte boundary,
+    with ``window`` as the history, in one call of the fastest back-end."""
+    loaded = BACKENDS[backend or best_backend()]()
+    if loaded is None:
+        raise ValueError(f"inflater back-end {backend!r} is not installed")
+    factory, error = loaded
+    try:
+        obj = factory(-15, zdict=window) if window else factory(-15)
+        out: bytes = obj.decompress(data, size)
+    except error as exc:
+        raise DecompressionError(
+            f"member {name!r}: corrupt deflate data ({exc})", name=name
+        ) from exc
+    return out
+
+
+class DeflateDecoder(Decoder):
+    """Raw deflate (no zlib header), as ZIP stores it.
+
+    With isal (the default where installed), ISA-L is called directly so that inflating
+    releases the GIL (:mod:`fastzips3._codecs.isal_raw`): the threads fetching the next bytes
+    then run while it decodes. Elsewhere, the back-end's ``decompressobj``.
+    """
+
+    def __init__(
+        self,
+        pull: Pull,
+        *,
+        name: str | None = None,
+        backend: str | None = None,
+        zdict: bytes = b"",
+    ) -> None:
+        super().__init__(pull, name=name)
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(f"unknown inflater back-end {backend!r}; one of {sorted(BACKENDS)}")
+        chosen = backend or best_backend()
+        raw = isal_raw() if chosen == "isal" else None
+        self._stream = raw.stream(zdict, name=name) if raw is not None and raw.streaming else None
+        self._obj: Any = None
+        if self._stream is None:
+            loaded = BACKENDS[chosen]()
+            if loaded is None:
+                raise ValueError(f"inflater back-end {backend!r} is not installed")
+            factory, self._error = loaded
+            self._obj = factory(-15, zdict=zdict) if zdict else factory(-15)
+        self._pending = b""
+        self._more = False  # the last call was cut at max_length: output may be pending inside
+        self._input_done = False
+
+    def _pull_chunk(self) -> bytes:
+        return self._pull(IN_CHUNK)
+
+    def read(self, max_length: int) -> bytes:
+        if self._stream is not None:
+            return self._stream.read(max_length, self._pull_chunk)
+        obj = self._obj
+        while not obj.eof:
+            if not self._pending and not self._more:
+                if self._input_done:
+                    return b""
+                self._pending = self._pull(IN_CHUNK)
+                if not self._pending:
+                    self._input_done = True
+                    return b""
+            try:
+                out: bytes = obj.decompress(self._pending, max_length)
+            except self._error as exc:
+                raise DecompressionError(
+                    f"member {self._name!r}: corrupt deflate data ({exc})", name=self._name
+                ) from exc
+            self._pending = obj.unconsumed_tail
+            self._more = len(out) >= max_length
+            if out:
+                return out
+        return b""
+
+    @property
+    def eof(self) -> bool:
+        if self._stream is not None:
+            return self._stream.finished
+        return bool(self._obj.eof)

@@ -1,0 +1,231 @@
+"""A small on-disk cache of bytes derived from remote objects, kept between runs.
+
+Two kinds of entry use it: listings (``directories/``: the end of an object from its central
+directory on, so reopening costs one conditional request, or none within a TTL) and deflate
+checkpoint indexes (``indexes/``). Each entry records the object version (size, ETag) it was
+derived from; callers compare it with the version they pin, and every GET stays pinned with
+``If-Match``, so a stale entry can never yield wrong bytes.
+
+Entries are versioned, zlib-compressed files named by a SHA-256 of their identity, with a
+SHA-256 of their content. A listing's member bytes before its central directory are stored
+plain: they are compressed already. A corrupt or unreadable entry is deleted and ignored. Each
+directory is capped in bytes (oldest entries go first). Failing to write is never an error. A
+write can go to a background thread (the listing is not kept waiting on it); reading or
+dropping that entry in this process waits for it, and the process waits for it before exiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastzips3.sources.base import ObjectVersion
+
+__all__ = ["CachedBlob", "DiskCache", "cache_key", "default_cache_dir", "wait_for_writes"]
+
+log = logging.getLogger("fastzips3.cache")
+
+#: Version 2 stores a plain prefix before the compressed part; version 1 entries still read.
+_MAGIC = b"fastzips3-directory-cache 2\n"
+_MAGIC_V1 = b"fastzips3-directory-cache 1\n"
+#: zlib level of entries: on a 7.5 MB directory, level 1 took 27 ms for 1.15 MB and level 6
+#: 91 ms for 1.10 MB.
+_LEVEL = 1
+
+_pending_lock = threading.Lock()
+_pending: dict[Path, threading.Thread] = {}
+
+
+def wait_for_writes() -> None:
+    """Wait until every background write of this process has finished."""
+    with _pending_lock:
+        threads = list(_pending.values())
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+def _wait_for_write(path: Path) -> None:
+    with _pending_lock:
+        thread = _pending.get(path)
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def default_cache_dir(kind: str = "directories") -> Path:
+    """``$FASTZIPS3_CACHE_DIR/kind``, else ``kind`` in the user's cache dir for fastzips3."""
+    override = os.environ.get("FASTZIPS3_CACHE_DIR")
+    if override:
+        return Path(override) / kind
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - a dependency
+        return Path.home() / ".cache" / "fastzips3" / kind
+    return Path(platformdirs.user_cache_dir("fastzips3")) / kind
+
+
+def cache_key(url: str, *, endpoint: str | None, version_id: str | None) -> str:
+    """Identity of an object: endpoint, URL without its query string, pinned version id."""
+    bare = url.split("?", 1)[0]
+    ident = json.dumps([endpoint or "", bare, version_id or ""])
+    return hashlib.sha256(ident.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBlob:
+    """``data`` derived from ``version`` of an object; ``start`` is the caller's (for a listing:
+    where in the object ``data`` begins)."""
+
+    version: ObjectVersion
+    start: int
+    data: bytes
+    validated_at: float
+
+
+class DiskCache:
+    """A size-capped directory of cached entries."""
+
+    def __init__(
+        self, root: Path | None = None, *, kind: str = "directories", max_bytes: int = 256 << 20
+    ) -> None:
+        self.root = root or default_cache_dir(kind)
+        self.max_bytes = max_bytes
+
+    def _path(self, key: str) -> Path:
+        return self.root / f"{key}.zsdc"
+
+    def get(self, key: str) -> CachedBlob | None:
+        """The entry for ``key``, or None (missing, corrupt or unreadable: then deleted)."""
+        path = self._path(key)
+        _wait_for_write(path)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            if raw.startswith(_MAGIC):
+                magic = _MAGIC
+            elif raw.startswith(_MAGIC_V1):
+                magic = _MAGIC_V1
+            else:
+                raise ValueError("bad magic")
+            header_end = raw.index(b"\n", len(magic))
+            header = json.loads(raw[len(magic) : header_end])
+            plain = int(header["plain"]) if magic is _MAGIC else 0
+            body = header_end + 1
+            if plain < 0 or body + plain > len(raw):
+                raise ValueError("bad plain length")
+            data = raw[body : body + plain] + zlib.decompress(raw[body + plain :])
+            if hashlib.sha256(data).hexdigest() != header["sha256"]:
+                raise ValueError("checksum mismatch")
+            version = ObjectVersion(
+                size=int(header["size"]), etag=header["etag"], version_id=header["version_id"]
+            )
+            start = int(header["start"])
+            if start < 0:
+                raise ValueError("negative start")
+            return CachedBlob(version, start, data, float(header["validated_at"]))
+        except (ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError) as exc:
+            log.debug("dropping corrupt directory cache entry %s: %s", path, exc)
+            self.invalidate(key)
+            return None
+
+    def put(
+        self, key: str, entry: CachedBlob, *, background: bool = False, compress_from: int = 0
+    ) -> None:
+        """Store ``entry`` (atomically); errors are logged at debug level and ignored.
+
+        The first ``compress_from`` bytes of the data are stored as they are: for a listing
+        they are member data, mostly compressed already, and deflating 256 KiB of it again
+        costs about 5 ms of CPU for nothing. With ``background``, compressing and writing
+        happen on a thread of their own.
+        """
+        path = self._path(key)
+        plain = min(max(0, compress_from), len(entry.data))
+        _wait_for_write(path)
+        if not background:
+            self._write(key, entry, plain)
+            return
+
+        def write() -> None:
+            try:
+                self._write(key, entry, plain)
+            finally:
+                with _pending_lock:
+                    if _pending.get(path) is threading.current_thread():
+                        del _pending[path]
+
+        # Not a daemon: the interpreter finishes the write before it exits. (A threading
+        # thread, not a low-level one, also for fork: a child never waits for the parent's.)
+        thread = threading.Thread(target=write, name="fastzips3-cache-write")
+        with _pending_lock:
+            _pending[path] = thread
+        thread.start()
+
+    def _write(self, key: str, entry: CachedBlob, plain: int) -> None:
+        data = entry.data
+        header = {
+            "size": entry.version.size,
+            "etag": entry.version.etag,
+            "version_id": entry.version.version_id,
+            "start": entry.start,
+            "validated_at": entry.validated_at,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "plain": plain,
+        }
+        blob = b"".join(
+            (
+                _MAGIC,
+                json.dumps(header).encode(),
+                b"\n",
+                data[:plain],
+                zlib.compress(memoryview(data)[plain:], _LEVEL),
+            )
+        )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".zsdc")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(blob)
+                os.replace(tmp, self._path(key))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._evict()
+        except OSError as exc:
+            log.debug("could not write the directory cache in %s: %s", self.root, exc)
+
+    def touch(self, key: str, entry: CachedBlob) -> None:
+        """Record that ``entry`` was just revalidated."""
+        self.put(key, CachedBlob(entry.version, entry.start, entry.data, validated_at=time.time()))
+
+    def invalidate(self, key: str) -> None:
+        """Forget ``key``."""
+        _wait_for_write(self._path(key))
+        with contextlib.suppress(OSError):
+            self._path(key).unlink()
+
+    def _evict(self) -> None:
+        files = []
+        for path in self.root.glob("*.zsdc"):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                files.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size

@@ -1,0 +1,228 @@
+"""The prefetch engine: stream ``[start, end)`` with several ranged GETs in flight, in order.
+
+A reader asks for bytes in order. Behind it, worker threads fetch fixed-size chunks of the range
+with one GET each, and hand over each chunk's bytes piece by piece as they arrive, so the first
+read returns as soon as the first piece of the first response is in, not when a whole chunk is.
+
+- **Read-ahead grows with use.** At first only ``initial_ahead`` bytes are requested (one GET
+  for a member that fits in a chunk); then the window is twice what the reader has consumed,
+  up to ``max_ahead``. A reader that stops early (reads one line of a 5 GB member) costs one
+  chunk, not the whole window.
+- **Memory is capped**: bytes fetched but not yet read never exceed ``max_ahead``.
+- **Closing cancels**: workers stop within one piece, close their responses, and the threads are
+  joined before :meth:`Prefetcher.close` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastzips3.errors import SourceError
+from fastzips3.sources.base import RangeStream
+
+__all__ = ["PrefetchConfig", "Prefetcher"]
+
+#: The first read of each response: small, so a reader waiting on it gets going early.
+_PIECE = 256 << 10
+#: Later reads of a response. Each read goes through several Python layers (botocore,
+#: urllib3, http.client) and a lock hand-off; 1 MiB reads cost about a third less CPU than
+#: 256 KiB ones (329 MB over 8 GETs from SeaweedFS: 0.29-0.33 s against 0.47-0.58 s).
+_LATER_PIECE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class PrefetchConfig:
+    """How a sequential read is split and how far ahead it runs.
+
+    ``chunk_size`` bytes per GET, at most ``concurrency`` GETs in flight, at most ``max_ahead``
+    bytes fetched and not yet read; the first ``initial_ahead`` bytes go out at once.
+    """
+
+    chunk_size: int = 8 << 20
+    concurrency: int = 8
+    max_ahead: int = 64 << 20
+    initial_ahead: int = 8 << 20
+
+    def __post_init__(self) -> None:
+        if min(self.chunk_size, self.concurrency, self.max_ahead, self.initial_ahead) <= 0:
+            raise ValueError("prefetch sizes and concurrency must be positive")
+
+
+@dataclass(eq=False)
+class _Chunk:
+    start: int
+    end: int
+    pieces: deque[bytes] = field(default_factory=deque)
+    received: int = 0
+    done: bool = False
+    error: BaseException | None = None
+
+
+class Prefetcher:
+    """In-order bytes of ``[start, end)`` from parallel ranged GETs.
+
+    ``open_range(start, end)`` makes one counted GET; it is called from worker threads.
+    """
+
+    def __init__(
+        self,
+        open_range: Callable[[int, int], RangeStream],
+        start: int,
+        end: int,
+        config: PrefetchConfig | None = None,
+        *,
+        name: str = "fastzips3-prefetch",
+    ) -> None:
+        self._open_range = open_range
+        self._config = config or PrefetchConfig()
+        self.pos = start
+        self.end = end
+        self._origin = start
+        self._scheduled_end = start
+        self._chunks: deque[_Chunk] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._queue: deque[_Chunk] = deque()
+        self._name = name
+        self._active_workers = 0
+        self._schedule()
+
+    # --- scheduling -------------------------------------------------------------------------
+
+    def _allowed_ahead(self) -> int:
+        consumed = max(0, self.pos - self._origin - _PIECE)
+        cfg = self._config
+        return min(cfg.max_ahead, cfg.initial_ahead + 2 * consumed)
+
+    def _schedule(self) -> None:
+        """Queue chunks until the window is full; start workers as needed. Holds no lock."""
+        with self._cond:
+            cfg = self._config
+            allowed = self._allowed_ahead()
+            # Until the reader is past its first piece, one GET is enough: it may only have
+            # parsed a local header before seeking away.
+            first_piece = self.pos - self._origin <= _PIECE
+            while self._scheduled_end < self.end and self._scheduled_end - self.pos < allowed:
+                if first_piece and self._scheduled_end > self.pos:
+                    break
+                start = self._scheduled_end
+                left = self.end - start
+                size = left if left <= cfg.chunk_size else cfg.chunk_size
+                chunk = _Chunk(start, start + size)
+                self._chunks.append(chunk)
+                self._queue.append(chunk)
+                self._scheduled_end = chunk.end
+            wanted = min(cfg.concurrency, len(self._queue) + self._active_workers)
+            while self._active_workers < wanted:
+                self._active_workers += 1
+                thread = threading.Thread(
+                    target=self._worker, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def _worker(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed or not self._queue:
+                    self._active_workers -= 1
+                    self._cond.notify_all()
+                    return
+                chunk = self._queue.popleft()
+            self._fetch(chunk)
+
+    def _fetch(self, chunk: _Chunk) -> None:
+        stream: RangeStream | None = None
+        try:
+            stream = self._open_range(chunk.start, chunk.end)
+            want = chunk.end - chunk.start
+            while chunk.received < want:
+                if self._closed:
+                    return
+                step = _LATER_PIECE if chunk.received else _PIECE
+                piece = stream.read(min(step, want - chunk.received))
+                if not piece:
+                    raise SourceError(
+                        f"the response ended after {chunk.received} of {want} bytes",
+                        range=(chunk.start, chunk.end),
+                    )
+                with self._cond:
+                    chunk.pieces.append(piece)
+                    chunk.received += len(piece)
+                    self._cond.notify_all()
+        except BaseException as exc:  # handed to the reader, raised there
+            with self._cond:
+                chunk.error = exc
+                self._cond.notify_all()
+        finally:
+            if stream is not None:
+                stream.close()
+            with self._cond:
+                chunk.done = True
+                self._cond.notify_all()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def extend(self, end: int) -> None:
+        """Move the end of the range (the local header tells where member data really ends)."""
+        with self._cond:
+            self.end = end
+            # Chunks wholly past a smaller end are not needed.
+            while self._queue and self._queue[-1].start >= end:
+                dropped = self._queue.pop()
+                self._chunks.remove(dropped)
+                self._scheduled_end = dropped.start
+        self._schedule()
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes in order (at most one piece); ``b""`` only at the end."""
+        if self._closed:
+            raise ValueError("read from a closed Prefetcher")
+        size = min(size, self.end - self.pos)
+        if size <= 0:
+            return b""
+        with self._cond:
+            while self._chunks and self._chunks[0].end <= self.pos:
+                self._chunks.popleft()
+            if not self._chunks:
+                raise AssertionError("the window is empty before the end of the range")
+            chunk = self._chunks[0]
+            while not chunk.pieces and not chunk.done and not self._closed:
+                self._cond.wait(timeout=1.0)
+            if self._closed:
+                raise ValueError("read from a closed Prefetcher")
+            if not chunk.pieces:
+                if chunk.error is not None:
+                    raise chunk.error
+                raise SourceError(
+                    f"the response for bytes {chunk.start}-{chunk.end - 1} ended early",
+                    range=(chunk.start, chunk.end),
+                )
+            piece = chunk.pieces.popleft()
+            if len(piece) > size:
+                chunk.pieces.appendleft(piece[size:])
+                piece = piece[:size]
+        self.pos += len(piece)
+        self._schedule()
+        return piece
+
+    def close(self) -> None:
+        """Cancel every GET and join the worker threads."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.clear()
+            self._chunks.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=30.0)
+
+    @property
+    def threads_alive(self) -> int:
+        """Worker threads still running (0 after :meth:`close`)."""
+        return sum(t.is_alive() for t in self._threads)

@@ -1,0 +1,271 @@
+"""The whole fastzips3 exception tree.
+
+Every error fastzips3 raises is a :class:`FastZipS3Error`. Each branch also subclasses the builtin
+exception that callers already catch: format errors are :class:`zipfile.BadZipFile`, source
+errors are :class:`OSError` (and :class:`FileNotFoundError`, :class:`PermissionError` or
+:class:`TimeoutError` where they fit), unsupported features are :class:`NotImplementedError`.
+
+This module imports nothing from fastzips3, so every layer may import it.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Sequence
+
+__all__ = [
+    "CRCMismatchError",
+    "CentralDirectoryError",
+    "CodecNotInstalledError",
+    "DecompressionError",
+    "EOCDNotFoundError",
+    "EncryptedEntryError",
+    "FormatError",
+    "IntegrityError",
+    "LimitExceededError",
+    "LocalHeaderError",
+    "MultiDiskError",
+    "OverlapError",
+    "PasswordError",
+    "RangeNotSupportedError",
+    "RetriesExhaustedError",
+    "SizeMismatchError",
+    "SourceChangedError",
+    "SourceError",
+    "SourceNotFoundError",
+    "SourcePermissionError",
+    "SourceTimeoutError",
+    "TruncatedError",
+    "UnsafePathError",
+    "UnsupportedError",
+    "UnsupportedMethodError",
+    "Zip64Error",
+    "FastZipS3Error",
+    "redact_url",
+]
+
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|"
+    r"AWSAccessKeyId|sig|token)=)[^&#\s]*"
+)
+_USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with credentials removed: user:password and signing query parameters."""
+    url = _USERINFO.sub(r"\1***@", url)
+    return _SECRET_QUERY.sub(r"\1***", url)
+
+
+class FastZipS3Error(Exception):
+    """Base class of every error raised by fastzips3."""
+
+
+# --- format ---------------------------------------------------------------------------------
+
+
+class FormatError(FastZipS3Error, zipfile.BadZipFile):
+    """The bytes are not a valid ZIP archive, or not the part of it they claim to be.
+
+    ``offset`` is the absolute archive offset where the problem was found (when known) and
+    ``record`` names the APPNOTE record being parsed.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, record: str | None = None):
+        super().__init__(message)
+        self.offset = offset
+        self.record = record
+
+
+class EOCDNotFoundError(FormatError):
+    """No valid end of central directory record: this is not a ZIP archive (or it is cut)."""
+
+
+class Zip64Error(FormatError):
+    """The ZIP64 locator, end record or extra field is missing or inconsistent."""
+
+
+class CentralDirectoryError(FormatError):
+    """The central directory is malformed, or disagrees with the end record."""
+
+
+class LocalHeaderError(FormatError):
+    """A local file header is missing, malformed, or disagrees with the central directory."""
+
+
+class TruncatedError(FormatError):
+    """The archive ends before a record or member data that it declares."""
+
+
+class OverlapError(FormatError):
+    """Member data overlaps another entry or the central directory (a possible zip bomb)."""
+
+
+class DecompressionError(FormatError):
+    """The compressed data of a member is corrupt."""
+
+    def __init__(self, message: str, *, name: str | None = None, offset: int | None = None):
+        super().__init__(message, offset=offset, record="member data")
+        self.name = name
+
+
+class IntegrityError(FormatError):
+    """A member's content does not match what the archive declares for it."""
+
+    def __init__(self, message: str, *, name: str, expected: int, actual: int):
+        super().__init__(message, record="member data")
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+
+
+class CRCMismatchError(IntegrityError):
+    """The CRC-32 of a member's content differs from the declared one."""
+
+
+class SizeMismatchError(IntegrityError):
+    """A member's content is shorter or longer than its declared size."""
+
+
+# --- unsupported ----------------------------------------------------------------------------
+
+
+class UnsupportedError(FastZipS3Error, NotImplementedError):
+    """The archive uses a feature fastzips3 does not support (or not without an extra)."""
+
+
+class UnsupportedMethodError(UnsupportedError):
+    """A member's compression method is not supported. ``method`` is its numeric id."""
+
+    def __init__(self, message: str, *, method: int, name: str | None = None):
+        super().__init__(message)
+        self.method = method
+        self.name = name
+
+
+class CodecNotInstalledError(UnsupportedMethodError):
+    """The codec for a member is supported through an extra that is not installed.
+
+    ``extra`` names it, as in ``pip install fastzips3[extra]``.
+    """
+
+    def __init__(self, message: str, *, method: int, extra: str, name: str | None = None):
+        super().__init__(message, method=method, name=name)
+        self.extra = extra
+
+
+class EncryptedEntryError(UnsupportedError):
+    """A member (or the central directory) is encrypted and cannot be read as asked."""
+
+    def __init__(self, message: str, *, name: str | None = None):
+        super().__init__(message)
+        self.name = name
+
+
+class MultiDiskError(UnsupportedError):
+    """The archive is split over several disks (spanned), which fastzips3 does not read."""
+
+
+class PasswordError(FastZipS3Error, RuntimeError):
+    """A password is missing or wrong for an encrypted member."""
+
+
+class LimitExceededError(FastZipS3Error):
+    """A safety limit was reached: total size, entry count or compression ratio."""
+
+
+class UnsafePathError(FastZipS3Error, ValueError):
+    """Extraction of a member was refused because its path is unsafe (``.name``, ``.reason``)."""
+
+    def __init__(self, message: str, *, name: str, reason: str):
+        super().__init__(message)
+        self.name = name
+        self.reason = reason
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+class SourceError(FastZipS3Error, OSError):
+    """Fetching bytes failed. ``url`` is redacted of credentials, ``range`` is ``(start, end)``.
+
+    ``retryable`` is True for transient failures (5xx, 429, SlowDown, resets, short bodies,
+    timeouts) that fastzips3's retry policy tries again.
+    """
+
+    #: Whether a failure of this class is transient by default.
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        range: tuple[int, int] | None = None,
+        retryable: bool | None = None,
+    ):
+        self.url = redact_url(url) if url is not None else None
+        self.range = range
+        self.retryable = self.default_retryable if retryable is None else retryable
+        text = message
+        if self.url is not None:
+            text += f" [{self.url}"
+            if range is not None:
+                text += f" bytes {range[0]}-{range[1] - 1}"
+            text += "]"
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_source_error, (type(self), str(self), self.url, self.range))
+
+
+def _rebuild_source_error(
+    cls: type[SourceError], text: str, url: str | None, rng: tuple[int, int] | None
+) -> SourceError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, text)
+    err.url = url
+    err.range = rng
+    err.retryable = cls.default_retryable
+    return err
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """The archive (object, URL or file) does not exist."""
+
+
+class SourcePermissionError(SourceError, PermissionError):
+    """Access to the archive was denied."""
+
+
+class SourceChangedError(SourceError):
+    """The archive changed while it was being read (ETag/version mismatch, or HTTP 412)."""
+
+
+class RangeNotSupportedError(SourceError):
+    """The server does not honour range requests (it answered 200 with the whole body)."""
+
+
+class SourceTimeoutError(SourceError, TimeoutError):
+    """A request did not complete within its deadline."""
+
+    default_retryable = True
+
+
+class RetriesExhaustedError(SourceError):
+    """Every retry failed. ``history`` lists one line per attempt; the cause is the last error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        history: Sequence[str] = (),
+        url: str | None = None,
+        range: tuple[int, int] | None = None,
+    ):
+        super().__init__(message, url=url, range=range)
+        self.history = tuple(history)

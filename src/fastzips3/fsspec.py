@@ -1,0 +1,221 @@
+"""The fsspec filesystem ``fastzips3://``: members of a remote ZIP through fastzips3's request plan.
+
+This is the only module that imports fsspec (``pip install "fastzips3[fsspec]"``). It follows
+fsspec's chaining convention::
+
+    pandas.read_csv("fastzips3://dir/table.csv::s3://bucket/a.zip",
+                    storage_options={"s3": {"endpoint_url": "...", "anon": False}})
+
+The archive is listed once per filesystem instance (one suffix GET); ``open``, ``cat_file``
+and ``cat_ranges`` go through fastzips3's member reader (one GET per member, parallel prefetch
+for large ones, the block cache for random reads of stored members), not through fsspec's
+generic caches. Options in the target's ``storage_options`` use s3fs's names (``anon``,
+``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs``, ``profile``,
+``requester_pays``); fastzips3's own options (``tail_size``, ``password``, ...) go to the
+``fastzips3`` level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fsspec.archive import AbstractArchiveFileSystem
+
+from fastzips3.archive import ZipArchive
+from fastzips3.options import OpenOptions
+
+__all__ = ["FastZipS3FileSystem", "archive_url", "source_options_from_fsspec"]
+
+_LOCAL = (None, "", "file", "local")
+
+
+def archive_url(fo: str, target_protocol: str | None) -> str:
+    """The archive's URL from fsspec's ``fo`` and ``target_protocol``."""
+    if "://" in fo or target_protocol in _LOCAL:
+        return fo
+    return f"{target_protocol}://{fo}"
+
+
+def source_options_from_fsspec(options: dict[str, Any]) -> OpenOptions:
+    """Map s3fs-style storage options onto fastzips3's source options."""
+    opts = dict(options)
+    client_kwargs = dict(opts.pop("client_kwargs", None) or {})
+    out: dict[str, Any] = {}
+    endpoint = opts.pop("endpoint_url", None) or client_kwargs.get("endpoint_url")
+    if endpoint:
+        out["endpoint_url"] = endpoint
+    region = opts.pop("region", None) or client_kwargs.get("region_name")
+    if region:
+        out["region"] = region
+    if opts.pop("anon", False):
+        out["anonymous"] = True
+    for ours, theirs in (
+        ("aws_access_key_id", "key"),
+        ("aws_secret_access_key", "secret"),
+        ("aws_session_token", "token"),
+        ("profile", "profile"),
+        ("requester_pays", "requester_pays"),
+        ("version_id", "version_id"),
+        ("headers", "headers"),
+    ):
+        value = opts.pop(theirs, None)
+        if value:
+            out[ours] = value
+    return out  # type: ignore[return-value]
+
+
+class FastZipS3FileSystem(AbstractArchiveFileSystem):  # type: ignore[misc]
+    """Read-only view of one ZIP archive's members, served by fastzips3.
+
+    ``fo`` is the archive (a URL or path, or the path part of a chained URL, with
+    ``target_protocol`` and ``target_options`` as fsspec passes them).
+    """
+
+    protocol = "fastzips3"
+    root_marker = ""
+
+    def __init__(
+        self,
+        fo: str = "",
+        mode: str = "r",
+        target_protocol: str | None = None,
+        target_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if mode != "r":
+            raise ValueError("the fastzips3 filesystem is read-only")
+        own = {k: kwargs.pop(k) for k in list(kwargs) if k in OpenOptions.__annotations__}
+        super().__init__(**kwargs)
+        if not fo:
+            raise ValueError(
+                "fastzips3:// needs the archive: chain it (fastzips3://x::s3://b/a.zip)"
+            )
+        self.fo = archive_url(str(fo), target_protocol)
+        options: dict[str, Any] = dict(source_options_from_fsspec(target_options or {}))
+        options.update(own)
+        self.archive = ZipArchive(self.fo, **options)
+        self.dir_cache: dict[str, dict[str, Any]] | None = None
+
+    @classmethod
+    def _strip_protocol(cls, path: str | list[str]) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = path.split("::", 1)[0]
+        if path.startswith("fastzips3://"):
+            path = path[len("fastzips3://") :]
+        return path.lstrip("/")
+
+    def _get_dirs(self) -> None:
+        if self.dir_cache is not None:
+            return
+        entries = self.archive.entries()
+        cache: dict[str, dict[str, Any]] = {
+            name: {"name": name, "size": 0, "type": "directory"}
+            for name in self._all_dirnames([e.name.rstrip("/") for e in entries])
+        }
+        for entry in entries:
+            name = entry.name.rstrip("/")
+            cache[name] = {
+                "name": name,
+                "size": 0 if entry.is_dir() else entry.file_size,
+                "type": "directory" if entry.is_dir() else "file",
+                "compressed_size": entry.compress_size,
+                "crc": entry.crc,
+                "method": entry.method_name,
+                "date_time": entry.date_time,
+            }
+        self.dir_cache = cache
+
+    def _member(self, path: str) -> str:
+        name = self._strip_protocol(path)
+        info = self.info(name)
+        if info["type"] != "file":
+            raise IsADirectoryError(name)
+        return str(info["name"])
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if "r" not in mode or "+" in mode:
+            raise ValueError("the fastzips3 filesystem is read-only")
+        return self.archive.open(self._member(path))
+
+    def cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
+        """A member's bytes, or a slice of them (negative positions count from the end)."""
+        name = self._member(path)
+        size = self.archive.getinfo(name).file_size
+        lo = 0 if start is None else (start + size if start < 0 else start)
+        hi = size if end is None else (end + size if end < 0 else end)
+        lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+        if hi <= lo:
+            return b""
+        with self.archive.open(name) as f:
+            if lo:
+                f.seek(lo)
+            return f.read(hi - lo)
+
+    def cat_ranges(
+        self,
+        paths: list[str],
+        starts: int | list[int] | None,
+        ends: int | list[int] | None,
+        max_gap: int | None = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[bytes | Exception]:
+        """Slices of members; each member is opened once, its ranges read in order."""
+        count = len(paths)
+        starts_list: list[int | None] = (
+            list(starts) if isinstance(starts, list) else [starts] * count
+        )
+        ends_list: list[int | None] = list(ends) if isinstance(ends, list) else [ends] * count
+        if len(starts_list) != count or len(ends_list) != count:
+            raise ValueError("paths, starts and ends must have the same length")
+        out: list[bytes | Exception] = [b""] * count
+        by_member: dict[str, list[int]] = {}
+        for i, path in enumerate(paths):
+            by_member.setdefault(self._strip_protocol(path), []).append(i)
+        for member, indices in by_member.items():
+            order = sorted(indices, key=lambda i: starts_list[i] or 0)
+            try:
+                self._cat_member_ranges(member, order, starts_list, ends_list, out)
+            except Exception as exc:
+                if on_error != "return":
+                    raise
+                for i in order:
+                    out[i] = exc
+        return out
+
+    def _cat_member_ranges(
+        self,
+        member: str,
+        order: Iterable[int],
+        starts: list[int | None],
+        ends: list[int | None],
+        out: list[bytes | Exception],
+    ) -> None:
+        name = self._member(member)
+        size = self.archive.getinfo(name).file_size
+        with self.archive.open(name) as f:
+            for i in order:
+                lo = starts[i] or 0
+                hi = size if ends[i] is None else ends[i]
+                assert hi is not None
+                lo = lo + size if lo < 0 else lo
+                hi = hi + size if hi < 0 else hi
+                lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+                f.seek(lo)
+                out[i] = f.read(hi - lo) if hi > lo else b""
+
+    def close(self) -> None:
+        """Release the archive."""
+        self.archive.close()

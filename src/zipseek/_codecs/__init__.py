@@ -1,1 +1,0 @@
-"""Bounded streaming decoders. Pure: no I/O; errors only from zipseek.errors."""
