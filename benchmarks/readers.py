@@ -701,7 +701,9 @@ READERS: dict[str, ReaderSpec] = {
     FastZipS3IndexedReader.name: ReaderSpec(
         FastZipS3IndexedReader, frozenset({"seek"}), needs_index=True, in_main=False
     ),
-    FastZipS3NoIndexReader.name: ReaderSpec(FastZipS3NoIndexReader, frozenset({"seek"}), in_main=False),
+    FastZipS3NoIndexReader.name: ReaderSpec(
+        FastZipS3NoIndexReader, frozenset({"seek"}), in_main=False
+    ),
     **{
         cls.name: ReaderSpec(cls, frozenset({"parallel"}), needs_index=True, in_main=False)
         for cls in PARALLEL_READERS

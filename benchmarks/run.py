@@ -321,7 +321,9 @@ def snapshot_fastzips3(directory: Path, rev: str | None = None) -> str:
         shutil.rmtree(target)
     if rev is None:
         shutil.copytree(
-            ROOT / "src" / "fastzips3", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            ROOT / "src" / "fastzips3",
+            target,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
     else:
         tar = subprocess.run(
@@ -653,7 +655,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                    help="the 3 GB memory scenarios (generates big3.zip)")  # fmt: skip
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
-                   help="local baselines: inflate in memory; zipfile, fastzips3 on disk")  # fmt: skip
+                   help="local baselines: inflate in memory; zipfile, fastzips3 on disk",
+                   )  # fmt: skip
     p.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True,
                    help="fastzips3 option sweeps on the WAN profile")  # fmt: skip
     p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=True,

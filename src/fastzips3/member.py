@@ -80,7 +80,8 @@ class MemberReader(io.BufferedIOBase):
     """A read-only, seekable binary file over one member.
 
     ``verify`` (default True) checks size and CRC-32 on the read that reaches the end, and
-    raises :class:`~fastzips3.errors.CRCMismatchError` or :class:`~fastzips3.errors.SizeMismatchError`.
+    raises :class:`~fastzips3.errors.CRCMismatchError` or
+    :class:`~fastzips3.errors.SizeMismatchError`.
     """
 
     def __init__(

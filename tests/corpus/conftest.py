@@ -135,7 +135,8 @@ class LibzipStat:
 
 
 #: ziptool options that keep ``stat`` comparable: ``-s`` decodes names strictly by APPNOTE
-#: (CP437 unless flagged UTF-8), as fastzips3 does. Others (``-r`` raw, ``-x`` hex names, ...) don't.
+#: (CP437 unless flagged UTF-8), as fastzips3 does. Others (``-r`` raw, ``-x`` hex names, ...)
+#: don't.
 _ZIPTOOL_OK_FLAGS = frozenset({"-s"})
 _STAT_KEYS = frozenset({"name", "index", "size", "crc", "compression method", "encryption method"})
 

@@ -3,7 +3,8 @@
 Only one kind of gap is allowed here: a member that fastzips3 cannot read because it is encrypted
 or uses a compression method it does not support. For an archive listed in
 :data:`KNOWN_UNSUPPORTED`, a read of such a member must raise
-:class:`~fastzips3.errors.EncryptedEntryError` / :class:`~fastzips3.errors.PasswordError` (encrypted)
+:class:`~fastzips3.errors.EncryptedEntryError` /
+:class:`~fastzips3.errors.PasswordError` (encrypted)
 or :class:`~fastzips3.errors.UnsupportedMethodError` (method not in :data:`SUPPORTED_METHODS`) —
 cleanly, and nothing else may go wrong in the archive.
 

@@ -32,6 +32,7 @@ from fastzips3.errors import (
     DecompressionError,
     EncryptedEntryError,
     EOCDNotFoundError,
+    FastZipS3Error,
     FormatError,
     IntegrityError,
     LimitExceededError,
@@ -41,7 +42,6 @@ from fastzips3.errors import (
     SizeMismatchError,
     TruncatedError,
     UnsupportedMethodError,
-    FastZipS3Error,
 )
 
 from .conftest import (
@@ -231,7 +231,8 @@ Read = Content | FastZipS3Error
 
 
 def read_member(archive: ZipArchive, entry: ZipEntry, budget: int) -> Content:
-    """Read ``entry`` in chunks to its end (fastzips3 checks size and CRC there), or to ``budget``."""
+    """Read ``entry`` in chunks to its end (fastzips3 checks size and CRC there), or to
+    ``budget``."""
     digest = hashlib.sha256()
     crc = 0
     size = 0

@@ -9,8 +9,8 @@ import zlib
 from dataclasses import dataclass
 
 import fastzips3
-from tests.helpers.sources import RecordingSource
 from fastzips3.errors import FastZipS3Error
+from tests.helpers.sources import RecordingSource
 
 READ_BUDGET = 8 << 20
 

@@ -11,8 +11,8 @@ import zlib
 from typing import TYPE_CHECKING
 
 import fastzips3
-from tests.corpus.conftest import CorpusCase, require_corpus
 from fastzips3.errors import FastZipS3Error
+from tests.corpus.conftest import CorpusCase, require_corpus
 
 if TYPE_CHECKING:
     from fastzips3.testing import CountingProxy, LocalS3Server

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 import fastzips3
-from tests.helpers.zips import make_zip, random_bytes
-from tests.integration.conftest import MANY_KEY, Uploaded
 from fastzips3 import errors
 from fastzips3._engine.diskcache import wait_for_writes
+from tests.helpers.zips import make_zip, random_bytes
+from tests.integration.conftest import MANY_KEY, Uploaded
 
 if TYPE_CHECKING:
     from fastzips3.testing import CountingProxy, LocalS3Server

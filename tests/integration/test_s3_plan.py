@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 import fastzips3
+from fastzips3 import errors
 from tests.helpers.zips import make_zip, random_bytes, text_bytes
 from tests.integration.conftest import BIG_KEY, BIG_MEMBERS, MANY_KEY, Uploaded
-from fastzips3 import errors
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -11,8 +11,8 @@ import zlib
 from typing import TYPE_CHECKING
 
 import fastzips3
-from tests.integration.conftest import BIG_KEY, Uploaded
 from fastzips3.testing.bigzip import random_chunks
+from tests.integration.conftest import BIG_KEY, Uploaded
 
 if TYPE_CHECKING:
     from fastzips3.testing import CountingProxy, LocalS3Server

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 import fastzips3
-from tests.helpers.zips import make_zip
 from fastzips3 import errors
+from tests.helpers.zips import make_zip
 
 if TYPE_CHECKING:
     from fastzips3.testing import CountingProxy, LocalS3Server

@@ -8,7 +8,6 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.zips import text_bytes
 from fastzips3._codecs.base import Pull
 from fastzips3._codecs.isal_raw import isal_raw
 from fastzips3._codecs.zran import (
@@ -16,6 +15,7 @@ from fastzips3._codecs.zran import (
     IndexingDeflateDecoder,
     checkpoint_decoder,
 )
+from tests.helpers.zips import text_bytes
 
 
 def _pull(buf: bytes, start: int = 0, piece: int = 1 << 20) -> Pull:

@@ -11,9 +11,9 @@ import zlib
 import pytest
 
 import fastzips3
+from fastzips3 import errors
 from tests.helpers.sources import RecordingSource
 from tests.helpers.zips import make_zip, random_bytes, seeded_members, text_bytes
-from fastzips3 import errors
 
 
 def _open(data: bytes, **options: int) -> tuple[fastzips3.ZipArchive, RecordingSource]:

@@ -8,8 +8,8 @@ import zlib
 import pytest
 
 import fastzips3
-from tests.corpus.conftest import require_corpus
 from fastzips3 import errors
+from tests.corpus.conftest import require_corpus
 
 CASES = [
     # archive, password, kind

@@ -16,7 +16,6 @@ from typing import Any, cast
 import pytest
 
 import fastzips3
-from tests.corpus.conftest import require_corpus
 from fastzips3.errors import CRCMismatchError, LimitExceededError, UnsafePathError
 from fastzips3.extract import (
     DEFAULT_MAX_RATIO,
@@ -25,6 +24,7 @@ from fastzips3.extract import (
     extract_members,
     member_path_problem,
 )
+from tests.corpus.conftest import require_corpus
 
 DATE = (2020, 1, 2, 3, 4, 6)
 Member = tuple[str, bytes] | zipfile.ZipInfo | tuple[zipfile.ZipInfo, bytes]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import fastzips3
+from fastzips3 import errors
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.sources import RecordingSource
 from tests.helpers.zips import make_zip
-from fastzips3 import errors
 
 
 def _open(data: bytes) -> fastzips3.ZipArchive:

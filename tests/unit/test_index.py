@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import fastzips3
+from fastzips3.testing.bigzip import csv_chunks
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.sources import RecordingSource
-from fastzips3.testing.bigzip import csv_chunks
 
 MiB = 1 << 20
 SPACING = 1 * MiB

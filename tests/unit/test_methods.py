@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import fastzips3
+from fastzips3 import errors
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.zips import random_bytes, text_bytes
-from fastzips3 import errors
 
 METHODS = {
     "stored": 0,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import fastzips3
-from tests.helpers.zips import make_zip
 from fastzips3.paths import ArchivePath, split_archive_path
+from tests.helpers.zips import make_zip
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import pytest
 
 import fastzips3
-from tests.helpers.zips import make_zip, random_bytes
 from fastzips3 import errors
 from fastzips3.sources.base import ObjectVersion, RangeStream, TailRead
+from tests.helpers.zips import make_zip, random_bytes
 
 FAST = fastzips3.RetryPolicy(attempts=6, backoff=0.001, backoff_max=0.01)
 

@@ -24,7 +24,8 @@ class FsspecSource(BaseSource):
             import fsspec
         except ImportError as exc:
             raise SourceError(
-                f"reading {url.split('://')[0]}:// URLs needs fsspec: pip install fastzips3[fsspec]",
+                f"reading {url.split('://')[0]}:// URLs needs fsspec: "
+                "pip install fastzips3[fsspec]",
                 url=url,
             ) from exc
         try:
