@@ -6,6 +6,8 @@ local files or any fsspec filesystem.
 """
 
 from fastzips3 import errors as errors
+from fastzips3._accel import CoreInfo as CoreInfo
+from fastzips3._accel import core_info as core_info
 from fastzips3._engine.engine import EngineConfig as EngineConfig
 from fastzips3._engine.retry import RetryPolicy as RetryPolicy
 from fastzips3._engine.stats import Stats as Stats
@@ -33,6 +35,7 @@ from fastzips3.splits import read_split as read_split
 __version__ = "0.1.0"
 
 __all__ = [
+    "CoreInfo",
     "EngineConfig",
     "ExtractReport",
     "MemberReader",
@@ -49,6 +52,7 @@ __all__ = [
     "ZipEntry",
     "__version__",
     "clear_archive_cache",
+    "core_info",
     "errors",
     "extract_members",
     "listdir",

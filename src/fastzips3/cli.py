@@ -861,7 +861,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress_defaults: b
         default=default(False),
         help="show tracebacks and fastzips3's debug log",
     )
-    group.add_argument("--version", action="version", version=f"fastzips3 {fastzips3.__version__}")
+    group.add_argument("--version", action="version", version=_version_text())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1051,6 +1051,16 @@ def _debug_logging(enabled: bool) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+def _version_text() -> str:
+    """``fastzips3 --version``: the version, and which implementation runs."""
+    core = fastzips3.core_info()
+    if core.compiled:
+        impl = f"compiled core on ISA-L {core.isal_version}, zlib {core.zlib_version}"
+    else:
+        impl = f"pure-Python implementation: {core.reason}"
+    return f"fastzips3 {fastzips3.__version__} ({impl})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import fastzips3
 import fastzips3.errors
 
 EXPECTED = [
+    "CoreInfo",
     "EngineConfig",
     "ExtractReport",
     "MemberReader",
@@ -22,6 +23,7 @@ EXPECTED = [
     "ZipEntry",
     "__version__",
     "clear_archive_cache",
+    "core_info",
     "errors",
     "extract_members",
     "listdir",
