@@ -25,6 +25,7 @@ __all__ = [
     "IntegrityError",
     "LimitExceededError",
     "LocalHeaderError",
+    "MemberNotFoundError",
     "MultiDiskError",
     "OverlapError",
     "PasswordError",
@@ -165,6 +166,14 @@ class EncryptedEntryError(UnsupportedError):
 
 class MultiDiskError(UnsupportedError):
     """The archive is split over several disks (spanned), which fastzips3 does not read."""
+
+
+class MemberNotFoundError(FastZipS3Error, KeyError):
+    """The archive has no member of that name (also :class:`KeyError`, as in ``zipfile``)."""
+
+    def __init__(self, message: str, *, name: str):
+        super().__init__(message)
+        self.name = name
 
 
 class PasswordError(FastZipS3Error, RuntimeError):
