@@ -7,7 +7,6 @@ caller's TTL. Either way every later GET is pinned to the version the listing ca
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from fastzips3.sources.base import TailRead
 
 __all__ = ["CachePolicy", "list_archive"]
 
-log = logging.getLogger("fastzips3.cache")
 
 _MAX_PLAN_STEPS = 8
 
@@ -66,7 +64,11 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
                     engine, cached.version.size, cached.start, cached.data, max_entries
                 )
             except FormatError as exc:
-                log.debug("cached listing unusable (%s); listing again", exc)
+                import logging  # deferred: 4 ms of ``import fastzips3`` for a rare message
+
+                logging.getLogger("fastzips3.cache").debug(
+                    "cached listing unusable (%s); listing again", exc
+                )
                 cache.invalidate(policy.key)
                 tail = engine.read_tail()
             else:

@@ -6,8 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-
-from typing_extensions import Unpack
+from typing import TYPE_CHECKING
 
 from fastzips3._codecs.crypto import to_password
 from fastzips3._codecs.zran import DeflateIndex
@@ -34,6 +33,9 @@ from fastzips3.sources.base import Source
 from fastzips3.sources.memory import MemorySource
 from fastzips3.sources.resolve import open_source
 from fastzips3.sources.write import write_object
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["ZipArchive", "open_archive"]
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import bisect
 import io
 import os
-
-from typing_extensions import Unpack
+from typing import TYPE_CHECKING
 
 from fastzips3._engine.engine import Engine, SequentialReader
 from fastzips3._engine.stats import Stats
@@ -27,6 +26,9 @@ from fastzips3.errors import EOCDNotFoundError, FormatError
 from fastzips3.options import OpenOptions, split_options
 from fastzips3.sources.base import Source
 from fastzips3.sources.resolve import open_source
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RemoteFile"]
 

@@ -32,19 +32,19 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastzips3._format.entry import ZipEntry
 from fastzips3._format.names import unsafe_reason
 from fastzips3.archive import ZipArchive
 from fastzips3.errors import LimitExceededError, UnsafePathError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
@@ -122,6 +122,8 @@ def _refuse(entry: ZipEntry, reason: str) -> UnsafePathError:
 
 def _fold(key: str) -> str:
     """The key under which two names collide on a case-insensitive, normalizing filesystem."""
+    import unicodedata
+
     folded = unicodedata.normalize("NFC", key).casefold()
     if os.name == "nt":  # Windows drops trailing dots and spaces from each component
         folded = "/".join(part.rstrip(" .") for part in folded.split("/"))
@@ -460,6 +462,10 @@ class _Extraction:
         results: dict[int, tuple[str, bool, int]] = {}
         if not files:
             return results
+        # Imported here, not with the module: concurrent.futures (and the logging it pulls in)
+        # is 5 ms of ``import fastzips3``.
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
         pool = ThreadPoolExecutor(
             max_workers=min(self.workers, len(files)), thread_name_prefix="fastzips3-extract"
         )
@@ -505,6 +511,8 @@ class _Extraction:
             if self.overwrite == "never":
                 return shown, False, 0
             raise FileExistsError(errno.EEXIST, "file exists", target)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(
             prefix=f".{item.parts[-1][:64]}.", suffix=_TMP_SUFFIX, dir=parent
         )

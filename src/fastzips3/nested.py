@@ -9,14 +9,15 @@ file (in memory up to 64 MiB, then on disk), and served from there.
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
 import threading
-import weakref
+from typing import TYPE_CHECKING
 
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
 from fastzips3.sources.base import BaseSource, ObjectVersion, RangeStream, TailRead
+
+if TYPE_CHECKING:
+    import tempfile
 
 __all__ = ["MemberSource"]
 
@@ -49,6 +50,10 @@ class MemberSource(BaseSource):
             self._data_start, self._data_end = self._archive.data_span(self._entry)
 
     def _spooled(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        import shutil
+        import tempfile
+        import weakref
+
         with self._lock:
             if self._spool is None:
                 spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115

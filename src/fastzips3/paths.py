@@ -25,9 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, cast
-
-from typing_extensions import Unpack
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
@@ -36,6 +34,9 @@ from fastzips3.errors import SourceChangedError
 from fastzips3.nested import MemberSource
 from fastzips3.options import OpenOptions
 from fastzips3.sources.resolve import is_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_ARCHIVE_SUFFIXES",

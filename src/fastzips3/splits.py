@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-from typing_extensions import Unpack
+from typing import TYPE_CHECKING
 
 from fastzips3._codecs.zran import Checkpoint, checkpoint_decoder
 from fastzips3._format.entry import ZipEntry
@@ -27,6 +26,9 @@ from fastzips3.archive import ZipArchive
 from fastzips3.errors import DecompressionError
 from fastzips3.options import OpenOptions
 from fastzips3.paths import archive_for
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["MemberSplit", "member_splits", "read_split"]
 

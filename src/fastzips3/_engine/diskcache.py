@@ -17,22 +17,30 @@ dropping that entry in this process waits for it, and the process waits for it b
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import logging
 import os
-import tempfile
 import threading
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastzips3.sources.base import ObjectVersion
 
+if TYPE_CHECKING:
+    import logging
+
+# hashlib, json, logging and tempfile are imported where they are used: together they cost
+# about 5 ms of ``import fastzips3``, and only a cache read or write needs them.
+
 __all__ = ["CachedBlob", "DiskCache", "cache_key", "default_cache_dir", "wait_for_writes"]
 
-log = logging.getLogger("fastzips3.cache")
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("fastzips3.cache")
+
 
 #: Version 2 stores a plain prefix before the compressed part; version 1 entries still read.
 _MAGIC = b"fastzips3-directory-cache 2\n"
@@ -75,6 +83,9 @@ def default_cache_dir(kind: str = "directories") -> Path:
 
 def cache_key(url: str, *, endpoint: str | None, version_id: str | None) -> str:
     """Identity of an object: endpoint, URL without its query string, pinned version id."""
+    import hashlib
+    import json
+
     bare = url.split("?", 1)[0]
     ident = json.dumps([endpoint or "", bare, version_id or ""])
     return hashlib.sha256(ident.encode()).hexdigest()
@@ -105,6 +116,9 @@ class DiskCache:
 
     def get(self, key: str) -> CachedBlob | None:
         """The entry for ``key``, or None (missing, corrupt or unreadable: then deleted)."""
+        import hashlib
+        import json
+
         path = self._path(key)
         _wait_for_write(path)
         try:
@@ -134,8 +148,13 @@ class DiskCache:
             if start < 0:
                 raise ValueError("negative start")
             return CachedBlob(version, start, data, float(header["validated_at"]))
-        except (ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError) as exc:
-            log.debug("dropping corrupt directory cache entry %s: %s", path, exc)
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            zlib.error,
+        ) as exc:  # JSONDecodeError is a ValueError
+            _log().debug("dropping corrupt directory cache entry %s: %s", path, exc)
             self.invalidate(key)
             return None
 
@@ -172,6 +191,10 @@ class DiskCache:
         thread.start()
 
     def _write(self, key: str, entry: CachedBlob, plain: int) -> None:
+        import hashlib
+        import json
+        import tempfile
+
         data = entry.data
         header = {
             "size": entry.version.size,
@@ -204,7 +227,7 @@ class DiskCache:
                 raise
             self._evict()
         except OSError as exc:
-            log.debug("could not write the directory cache in %s: %s", self.root, exc)
+            _log().debug("could not write the directory cache in %s: %s", self.root, exc)
 
     def touch(self, key: str, entry: CachedBlob) -> None:
         """Record that ``entry`` was just revalidated."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
@@ -176,6 +175,8 @@ class Engine:
             return self._fetch_one(start, end)
         ranges = [(s, min(end, s + part)) for s in range(start, end, part)]
         workers = min(self.config.max_parallel, len(ranges))
+        from concurrent.futures import ThreadPoolExecutor  # deferred: 5 ms at import
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastzips3-fetch") as pool:
             return b"".join(pool.map(lambda r: self._fetch_one(*r), ranges))
 

@@ -10,7 +10,6 @@ that retrying cannot fix (not found, access denied, object changed) are raised a
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -76,6 +75,8 @@ class RetryPolicy:
         if n == 0:
             return 0.0
         base = min(self.backoff_max, self.backoff * 2.0 ** (n - 1))
+        import random  # deferred: only a retry needs it
+
         return float(base * (1 - self.jitter * random.random()))
 
     def sleep(self) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 from fastzips3.sources.base import BaseSource, ObjectVersion, RangeStream, TailRead
 
 __all__ = ["MemorySource"]
+
+
+def _etag(data: bytes) -> str:
+    import hashlib  # 2 ms at import; a MemorySource is rare outside tests
+
+    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
 
 class MemorySource(BaseSource):
@@ -18,7 +23,7 @@ class MemorySource(BaseSource):
     def __init__(self, data: bytes, *, url: str = "memory://archive.zip") -> None:
         super().__init__(url)
         self._data = bytes(data)
-        self._etag = '"' + hashlib.md5(self._data, usedforsecurity=False).hexdigest() + '"'
+        self._etag = _etag(self._data)
 
     def _current(self) -> ObjectVersion:
         return ObjectVersion(size=len(self._data), etag=self._etag)
@@ -26,7 +31,7 @@ class MemorySource(BaseSource):
     def replace(self, data: bytes) -> None:
         """Swap the content, as if the object were overwritten (for tests of pinning)."""
         self._data = bytes(data)
-        self._etag = '"' + hashlib.md5(self._data, usedforsecurity=False).hexdigest() + '"'
+        self._etag = _etag(self._data)
 
     def read_tail(self, length: int) -> TailRead:
         """The last ``length`` bytes."""

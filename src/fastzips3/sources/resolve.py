@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote, urlparse
-
-from typing_extensions import Unpack
 
 from fastzips3.sources.base import Source
 from fastzips3.sources.s3 import S3Config, S3Source  # up front: it does not import boto3
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["SourceOptions", "is_url", "open_source", "source_option_names"]
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 # urllib3 encodes every host with the IDNA codec before its first connection. Importing the
 # codec with the source (as requests does) keeps about 1.5 ms of imports off the first request.
 import encodings.idna  # noqa: F401
-import hashlib
-import logging
 import os
 import re
 import threading
@@ -34,8 +32,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 __all__ = ["S3Config", "S3Source", "parse_s3_url", "s3_client"]
-
-log = logging.getLogger("fastzips3.s3")
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -77,6 +73,8 @@ _ENV_KEYS = (
 
 def _env_fingerprint() -> str:
     """A digest of the AWS environment, so a changed environment gets a new client."""
+    import hashlib
+
     text = "\0".join(os.environ.get(k, "") for k in _ENV_KEYS)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
-
-from typing_extensions import Unpack
+from typing import TYPE_CHECKING
 
 from fastzips3.errors import SourceError
 from fastzips3.sources.resolve import SourceOptions, is_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["write_object"]
 
@@ -38,6 +39,8 @@ def write_object(target: str, data: bytes, **options: Unpack[SourceOptions]) -> 
         return
     if is_url(target) and not target.startswith("file://"):
         raise SourceError("fastzips3 writes sidecars to local paths and s3:// only", url=target)
+    import tempfile
+
     path = Path(target[7:] if target.startswith("file://") else target)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
