@@ -2,7 +2,8 @@
 
 The public API is re-exported here; everything else is private. ``open_archive`` lists an
 archive with one range request; ``RemoteFile`` gives ``zipfile`` a seekable file over S3, HTTP,
-local files or any fsspec filesystem.
+local files or any fsspec filesystem; ``ZipFile`` is ``zipfile.ZipFile``'s read side on
+fastzips3's reader (swap the import, keep the code).
 """
 
 from fastzips3 import errors as errors
@@ -12,6 +13,8 @@ from fastzips3._engine.engine import EngineConfig as EngineConfig
 from fastzips3._engine.retry import RetryPolicy as RetryPolicy
 from fastzips3._engine.stats import Stats as Stats
 from fastzips3._format.entry import ZipEntry as ZipEntry
+from fastzips3._zipfile import ZipFile as ZipFile
+from fastzips3._zipfile import ZipInfo as ZipInfo
 from fastzips3.archive import ZipArchive as ZipArchive
 from fastzips3.archive import open_archive as open_archive
 from fastzips3.compat import RemoteFile as RemoteFile
@@ -50,6 +53,8 @@ __all__ = [
     "Stats",
     "ZipArchive",
     "ZipEntry",
+    "ZipFile",
+    "ZipInfo",
     "__version__",
     "clear_archive_cache",
     "core_info",

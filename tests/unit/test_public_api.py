@@ -21,6 +21,8 @@ EXPECTED = [
     "Stats",
     "ZipArchive",
     "ZipEntry",
+    "ZipFile",
+    "ZipInfo",
     "__version__",
     "clear_archive_cache",
     "core_info",
