@@ -1,1 +1,394 @@
 # Part of fastzips3._core (see _core.pyx); included there, not compiled alone.
+#
+# The directory: the end record search, the ZIP64 locator and end record, and the central
+# directory loop with name decoding. The reference implementation is fastzips3._format (plan.py,
+# records.py, entry.py, names.py): every function here gives exactly what its pure twin gives,
+# the same records, the same error classes and messages, and the differential tests hold the two
+# together. Every read is checked against the buffer's length first.
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.object cimport PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
+from libc.stdint cimport uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, qsort, realloc
+
+from fastzips3._zlib cimport crc32 as _zlib_crc32
+
+from fastzips3.errors import CentralDirectoryError, LimitExceededError, Zip64Error
+
+cdef extern from "Python.h":
+    # A new instance of a tuple subclass with ``n`` empty slots (what tuple.__new__ does for a
+    # subclass before it copies the items in); it raises MemoryError itself.
+    object PyType_GenericAlloc(PyTypeObject *tp, Py_ssize_t n)
+    int PyGC_Enable()
+    int PyGC_Disable()
+    void PyObject_GC_UnTrack(object op)
+
+cdef enum:
+    _EOCD_SIZE = 22
+    _LOCATOR_SIZE = 20
+    _EOCD64_SIZE = 56
+    _CDH_SIZE = 46
+    _ENTRY_FIELDS = 14
+    _FLAG_UTF8 = 0x800
+    _ZIP64_ID = 0x0001
+    _UNICODE_PATH_ID = 0x7075
+    _CD_U16_MAX = 0xFFFF
+    _GC_PAUSE_FROM = 1000
+
+cdef uint32_t _CD_U32_MAX = 0xFFFFFFFF
+cdef long long _CD_I64_MAX = 0x7FFFFFFFFFFFFFFF
+
+
+cdef inline uint16_t _u16(const unsigned char *p) noexcept nogil:
+    return <uint16_t>(p[0] | (p[1] << 8))
+
+
+cdef inline uint32_t _u32(const unsigned char *p) noexcept nogil:
+    return (<uint32_t>p[0]) | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef inline uint64_t _u64(const unsigned char *p) noexcept nogil:
+    return (<uint64_t>_u32(p)) | ((<uint64_t>_u32(p + 4)) << 32)
+
+
+cdef inline bint _signature(const unsigned char *p, unsigned char third, unsigned char fourth) noexcept nogil:
+    return p[0] == 0x50 and p[1] == 0x4B and p[2] == third and p[3] == fourth
+
+
+def eocd_candidates(const unsigned char[::1] window not None, Py_ssize_t lowest):
+    """Every end of central directory record in ``window[lowest:]``, the last one first.
+
+    Each is ``(pos, disk_number, cd_disk, disk_entries, total_entries, cd_size, cd_offset,
+    comment, comment_truncated)``: the position in ``window`` and then the fields of
+    ``EndOfCentralDirectory`` (its comment cut at the end of the window). The twin of the
+    signature search and ``EndOfCentralDirectory.parse`` in ``_format/plan.py``.
+    """
+    cdef Py_ssize_t n = window.shape[0]
+    cdef Py_ssize_t pos = n - _EOCD_SIZE
+    cdef Py_ssize_t start, end
+    cdef const unsigned char *p
+    found = []
+    if lowest < 0:
+        lowest = 0
+    while pos >= lowest:
+        p = &window[pos]
+        if _signature(p, 5, 6):
+            start = pos + _EOCD_SIZE
+            end = start + _u16(p + 20)
+            found.append((
+                pos,
+                _u16(p + 4),
+                _u16(p + 6),
+                _u16(p + 8),
+                _u16(p + 10),
+                _u32(p + 12),
+                _u32(p + 16),
+                PyBytes_FromStringAndSize(<const char *>&window[0] + start, min(end, n) - start),
+                end > n,
+            ))
+        pos -= 1
+    return found
+
+
+def zip64_locator(const unsigned char[::1] window not None, Py_ssize_t pos):
+    """The ZIP64 locator at ``window[pos:]`` as ``(eocd64_disk, eocd64_offset, total_disks)``,
+    or None when it is not there (the twin of ``Zip64EndOfCentralDirectoryLocator.parse``)."""
+    if pos < 0 or pos > window.shape[0] - _LOCATOR_SIZE:
+        return None
+    cdef const unsigned char *p = &window[pos]
+    if not _signature(p, 6, 7):
+        return None
+    return (_u32(p + 4), _u64(p + 8), _u32(p + 16))
+
+
+def zip64_end(const unsigned char[::1] window not None, Py_ssize_t pos):
+    """The fields of the ZIP64 end record at ``window[pos:]`` (``record_size`` to
+    ``cd_offset``), or None when it is cut short or not one (where the twin,
+    ``Zip64EndOfCentralDirectory.parse``, raises a Zip64Error that the plan catches)."""
+    if pos < 0 or pos > window.shape[0] - _EOCD64_SIZE:
+        return None
+    cdef const unsigned char *p = &window[pos]
+    if not _signature(p, 6, 6):
+        return None
+    return (
+        _u64(p + 4),
+        _u16(p + 12),
+        _u16(p + 14),
+        _u32(p + 16),
+        _u32(p + 20),
+        _u64(p + 24),
+        _u64(p + 32),
+        _u64(p + 40),
+        _u64(p + 48),
+    )
+
+
+cdef int _compare_offsets(const void *a, const void *b) noexcept nogil:
+    cdef uint64_t x = (<const uint64_t *>a)[0]
+    cdef uint64_t y = (<const uint64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef tuple _sorted_distinct(uint64_t *values, Py_ssize_t count):
+    """``tuple(sorted(set(values)))``."""
+    if count == 0:
+        return ()
+    qsort(values, count, sizeof(uint64_t), _compare_offsets)
+    cdef Py_ssize_t i, kept = 1
+    for i in range(1, count):
+        if values[i] != values[kept - 1]:
+            values[kept] = values[i]
+            kept += 1
+    return tuple([values[i] for i in range(kept)])
+
+
+cdef object _decode_utf8(const unsigned char *p, Py_ssize_t n):
+    """The UTF-8 text of ``p[:n]``, or None when it is not valid UTF-8."""
+    try:
+        return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
+    except UnicodeDecodeError:
+        return None
+
+
+cdef object _unicode_path(const unsigned char *field, Py_ssize_t size,
+                          const unsigned char *raw, Py_ssize_t raw_size):
+    """The name of an Info-ZIP Unicode Path field whose CRC-32 matches the raw name, or None
+    (the twin of ``extra.unicode_path``)."""
+    if size < 5 or field[0] != 1:
+        return None
+    if _u32(field + 1) != <uint32_t>_zlib_crc32(0, raw, <unsigned int>raw_size):
+        return None
+    return _decode_utf8(field + 5, size - 5)
+
+
+cdef object _decode_name(const unsigned char *raw, Py_ssize_t n, uint16_t flags,
+                         const unsigned char *unicode_field, Py_ssize_t unicode_size,
+                         const char *encoding, bint ascii_ok):
+    """The twin of ``names.decode_name`` (see there for the rules, in the same order)."""
+    cdef bint utf8_flag = (flags & _FLAG_UTF8) != 0
+    cdef Py_ssize_t i
+    cdef unsigned char high = 0
+    if utf8_flag:
+        name = _decode_utf8(raw, n)
+        if name is not None:
+            return name
+    if unicode_field != NULL:
+        name = _unicode_path(unicode_field, unicode_size, raw, n)
+        if name is not None:
+            return name
+    for i in range(n):
+        high |= raw[i]
+    if high < 0x80 and ascii_ok:
+        return PyUnicode_DecodeASCII(<const char *>raw, n, NULL)
+    if encoding != NULL and not utf8_flag:
+        try:
+            return PyUnicode_Decode(<const char *>raw, n, encoding, NULL)
+        except UnicodeError:
+            pass
+    if not utf8_flag:
+        name = _decode_utf8(raw, n)
+        if name is not None:
+            return name
+    return PyUnicode_Decode(<const char *>raw, n, "cp437", NULL)
+
+
+cdef inline void _put(object entry, Py_ssize_t index, object value):
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(entry, index, value)
+
+
+def directory_entries(
+    const unsigned char[::1] buf not None,
+    Py_ssize_t pos,
+    Py_ssize_t stop,
+    *,
+    long long offset,
+    long long base_offset,
+    unsigned long long declared,
+    limit,
+    type entry_type not None,
+    encoding,
+    bint ascii_ok,
+    long long cd_start,
+):
+    """Every entry of the central directory in ``buf[pos:stop]``, and the sorted distinct local
+    header offsets below ``cd_start``: ``(entries, header_offsets)``.
+
+    The twin of ``entry.entries_from_directory`` (same arguments; ``buf[0]`` is at ``offset``
+    in the object), plus the ``header_offsets`` of ``Directory``. ``entry_type`` is ``ZipEntry``
+    (a 14-field named tuple), built here without a call per entry; ``encoding`` is the canonical
+    ``metadata_encoding`` or None, and ``ascii_ok`` says whether it decodes ASCII as ASCII.
+    """
+    cdef Py_ssize_t n = buf.shape[0]
+    if pos < 0 or stop > n:
+        raise ValueError(f"[{pos}, {stop}) is not inside the {n}-byte buffer")
+    if not issubclass(entry_type, tuple) or len(entry_type._fields) != _ENTRY_FIELDS:
+        raise TypeError(f"entry_type must be a named tuple of {_ENTRY_FIELDS} fields")
+    if entry_type.__basicsize__ != tuple.__basicsize__:
+        raise TypeError("entry_type must add no instance attributes to tuple")
+    cdef bint has_limit = limit is not None
+    cdef long long max_count = 0
+    if has_limit:
+        max_count = limit if limit < _CD_I64_MAX else _CD_I64_MAX
+    cdef bytes encoding_name = encoding.encode("ascii") if encoding is not None else None
+    cdef const char *c_encoding = <const char *>encoding_name if encoding is not None else NULL
+    cdef PyTypeObject *tp = <PyTypeObject *>entry_type
+    cdef const unsigned char *base = &buf[0] if n else NULL
+    cdef const unsigned char *p
+    cdef const unsigned char *name_p
+    cdef const unsigned char *extra_p
+    cdef const unsigned char *zip64_field
+    cdef const unsigned char *unicode_field
+    cdef Py_ssize_t zip64_size, unicode_size, q, field_size, end, width
+    cdef unsigned long long count = 0
+    cdef uint16_t flags, nlen, elen, clen, dos_time, dos_date, header_id
+    cdef uint64_t usize, csize, header_offset, disk
+    cdef uint32_t last_stamp = 0xFFFFFFFF, stamp
+    cdef uint64_t *offsets = NULL
+    cdef Py_ssize_t offsets_count = 0, offsets_capacity = 0
+    cdef uint64_t *grown
+    cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
+    date_time = None
+    entries = []
+    try:
+        while pos < stop:
+            if count >= declared and not (pos + 4 <= n and _signature(base + pos, 1, 2)):
+                break  # a gap between the directory and its end record
+            if has_limit and <long long>count >= max_count:
+                raise LimitExceededError(f"the archive has more than max_entries={limit} entries")
+            if pos + _CDH_SIZE > stop:
+                raise CentralDirectoryError(
+                    "the central directory ends in the middle of an entry",
+                    offset=offset + pos,
+                    record="central directory header",
+                )
+            p = base + pos
+            if not _signature(p, 1, 2):
+                raise CentralDirectoryError(
+                    "expected a central directory header signature",
+                    offset=offset + pos,
+                    record="central directory header",
+                )
+            nlen = _u16(p + 28)
+            elen = _u16(p + 30)
+            clen = _u16(p + 32)
+            end = pos + _CDH_SIZE + nlen + elen + clen
+            if end > stop:
+                raise CentralDirectoryError(
+                    "a central directory entry's name, extra or comment runs past the directory",
+                    offset=offset + pos,
+                    record="central directory header",
+                )
+            flags = _u16(p + 8)
+            dos_time = _u16(p + 12)
+            dos_date = _u16(p + 14)
+            csize = _u32(p + 20)
+            usize = _u32(p + 24)
+            disk = _u16(p + 34)
+            header_offset = _u32(p + 42)
+            name_p = p + _CDH_SIZE
+            extra_p = name_p + nlen
+            # The first ZIP64 and Unicode Path fields, walked as extra.iter_extra does: a
+            # field that runs past the block ends the walk.
+            zip64_field = NULL
+            unicode_field = NULL
+            zip64_size = unicode_size = 0
+            q = 0
+            while q + 4 <= elen:
+                header_id = _u16(extra_p + q)
+                field_size = _u16(extra_p + q + 2)
+                q += 4
+                if q + field_size > elen:
+                    break
+                if header_id == _ZIP64_ID and zip64_field == NULL:
+                    zip64_field = extra_p + q
+                    zip64_size = field_size
+                elif header_id == _UNICODE_PATH_ID and unicode_field == NULL:
+                    unicode_field = extra_p + q
+                    unicode_size = field_size
+                q += field_size
+            if zip64_field != NULL and (
+                usize == _CD_U32_MAX or csize == _CD_U32_MAX or header_offset == _CD_U32_MAX
+                or disk == _CD_U16_MAX
+            ):
+                # extra.resolve_zip64: the sentinel fields, in this order, from the field
+                width = (
+                    8 * (usize == _CD_U32_MAX)
+                    + 8 * (csize == _CD_U32_MAX)
+                    + 8 * (header_offset == _CD_U32_MAX)
+                    + 4 * (disk == _CD_U16_MAX)
+                )
+                if width > zip64_size:
+                    raise Zip64Error(
+                        "a ZIP64 extra field is shorter than the fields it must replace",
+                        offset=offset + pos,
+                        record="ZIP64 extra field",
+                    )
+                q = 0
+                if usize == _CD_U32_MAX:
+                    usize = _u64(zip64_field + q)
+                    q += 8
+                if csize == _CD_U32_MAX:
+                    csize = _u64(zip64_field + q)
+                    q += 8
+                if header_offset == _CD_U32_MAX:
+                    header_offset = _u64(zip64_field + q)
+            name = _decode_name(
+                name_p, nlen, flags, unicode_field, unicode_size, c_encoding, ascii_ok
+            )
+            stamp = (<uint32_t>dos_date << 16) | dos_time
+            if stamp != last_stamp:
+                last_stamp = stamp
+                date_time = (
+                    (dos_date >> 9) + 1980,
+                    (dos_date >> 5) & 0xF,
+                    dos_date & 0x1F,
+                    dos_time >> 11,
+                    (dos_time >> 5) & 0x3F,
+                    (dos_time & 0x1F) * 2,
+                )
+                PyObject_GC_UnTrack(date_time)
+            if header_offset <= <uint64_t>_CD_I64_MAX:
+                header_offset += <uint64_t>base_offset
+                absolute = header_offset
+                if header_offset < <uint64_t>cd_start:
+                    if offsets_count == offsets_capacity:
+                        offsets_capacity = offsets_capacity * 2 + 1024
+                        grown = <uint64_t *>realloc(offsets, offsets_capacity * sizeof(uint64_t))
+                        if grown == NULL:
+                            raise MemoryError()
+                        offsets = grown
+                    offsets[offsets_count] = header_offset
+                    offsets_count += 1
+            else:
+                absolute = header_offset + base_offset  # past 2**63: Python's integers
+            entry = PyType_GenericAlloc(tp, _ENTRY_FIELDS)
+            _put(entry, 0, name)
+            _put(entry, 1, usize)
+            _put(entry, 2, csize)
+            _put(entry, 3, _u16(p + 10))
+            _put(entry, 4, _u32(p + 16))
+            _put(entry, 5, date_time)
+            _put(entry, 6, PyBytes_FromStringAndSize(<const char *>extra_p + elen, clen))
+            _put(entry, 7, absolute)
+            _put(entry, 8, flags)
+            _put(entry, 9, PyBytes_FromStringAndSize(<const char *>extra_p, elen))
+            _put(entry, 10, PyBytes_FromStringAndSize(<const char *>name_p, nlen))
+            _put(entry, 11, _u32(p + 38))
+            _put(entry, 12, _u16(p + 4) >> 8)
+            _put(entry, 13, count)
+            # Only str, int, bytes and an untracked tuple inside: the entry can never be part of
+            # a cycle, so the collector need not scan it (CPython untracks such tuples itself,
+            # but only once a collection has looked at each of them).
+            PyObject_GC_UnTrack(entry)
+            entries.append(entry)
+            pos = end
+            count += 1
+        return entries, _sorted_distinct(offsets, offsets_count)
+    finally:
+        free(offsets)
+        if paused:
+            PyGC_Enable()

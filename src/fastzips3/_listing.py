@@ -32,9 +32,14 @@ class CachePolicy:
 
 
 def _run_plan(
-    engine: Engine, size: int, start: int, data: bytes, max_entries: int | None
+    engine: Engine,
+    size: int,
+    start: int,
+    data: bytes,
+    max_entries: int | None,
+    metadata_encoding: str | None = None,
 ) -> tuple[Directory, DirectoryPlan]:
-    plan = DirectoryPlan(size, max_entries=max_entries)
+    plan = DirectoryPlan(size, max_entries=max_entries, metadata_encoding=metadata_encoding)
     plan.feed(start, data)
     for _ in range(_MAX_PLAN_STEPS):
         step = plan.step()
@@ -45,8 +50,18 @@ def _run_plan(
     raise AssertionError("the directory plan did not finish")  # every step grows the window
 
 
-def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy) -> Directory:
-    """The archive's directory, from the cache when it is still valid."""
+def list_archive(
+    engine: Engine,
+    *,
+    max_entries: int | None,
+    policy: CachePolicy,
+    metadata_encoding: str | None = None,
+) -> Directory:
+    """The archive's directory, from the cache when it is still valid.
+
+    The cache holds the archive's bytes, not decoded entries, so a listing decoded with one
+    ``metadata_encoding`` is never served to a caller who asked for another.
+    """
     cache = policy.cache
     cached = cache.get(policy.key) if cache is not None else None
     if cached is not None and cached.start + len(cached.data) != cached.version.size:
@@ -61,7 +76,12 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
             engine.cache.put(cached.start, cached.data)
             try:
                 directory, _ = _run_plan(
-                    engine, cached.version.size, cached.start, cached.data, max_entries
+                    engine,
+                    cached.version.size,
+                    cached.start,
+                    cached.data,
+                    max_entries,
+                    metadata_encoding,
                 )
             except FormatError as exc:
                 import logging  # deferred: 4 ms of ``import fastzips3`` for a rare message
@@ -77,7 +97,9 @@ def list_archive(engine: Engine, *, max_entries: int | None, policy: CachePolicy
                 return directory
     if tail is None:
         tail = engine.read_tail()
-    directory, plan = _run_plan(engine, tail.version.size, tail.start, tail.data, max_entries)
+    directory, plan = _run_plan(
+        engine, tail.version.size, tail.start, tail.data, max_entries, metadata_encoding
+    )
     if cache is not None:
         # Keep the whole window the listing held (the tail at least): members inside it then
         # cost no request on a cached reopen either.

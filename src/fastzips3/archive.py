@@ -74,7 +74,10 @@ class ZipArchive:
         self._closed = False
         try:
             self._directory = list_archive(
-                self._engine, max_entries=reader_options.max_entries, policy=policy
+                self._engine,
+                max_entries=reader_options.max_entries,
+                policy=policy,
+                metadata_encoding=reader_options.metadata_encoding,
             )
         except BaseException:
             self._engine.close()
@@ -84,11 +87,13 @@ class ZipArchive:
             where = reader_options.directory_cache
             store = DiskCache(None if where is True else Path(where) / "indexes", kind="indexes")
         self._indexes = IndexRegistry(self._engine, store, identity)
-        self._by_name: dict[str, ZipEntry] = {}
-        for entry in self._directory.entries:
-            self._by_name[entry.name] = entry  # the last of duplicate names wins, as in zipfile
 
     # --- listing ---------------------------------------------------------------------------
+
+    @property
+    def _by_name(self) -> dict[str, ZipEntry]:
+        # Built on the first lookup, not while listing; the last of duplicate names wins.
+        return self._directory.by_name
 
     @property
     def url(self) -> str:

@@ -242,6 +242,14 @@ def _open(args: argparse.Namespace) -> fastzips3.ZipArchive:
         options["requester_pays"] = True
     if args.version_id:
         options["version_id"] = args.version_id
+    if args.metadata_encoding:
+        try:
+            b"".decode(args.metadata_encoding)  # unknown, or not a text encoding (rot13)
+        except LookupError:
+            raise _CLIError(
+                f"--metadata-encoding: unknown encoding {args.metadata_encoding!r}", EXIT_USAGE
+            ) from None
+        options["metadata_encoding"] = args.metadata_encoding
     password = args.password if args.password is not None else os.environ.get(_PASSWORD_ENV)
     if password is not None:
         if "password" not in fastzips3.OpenOptions.__annotations__:
@@ -851,6 +859,13 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress_defaults: b
         "--password",
         default=default(None),
         help=f"password of encrypted members (or set {_PASSWORD_ENV})",
+    )
+    group.add_argument(
+        "-O",
+        "--metadata-encoding",
+        metavar="ENCODING",
+        default=default(None),
+        help="encoding of member names not flagged UTF-8, like unzip -O (e.g. shift_jis, gbk)",
     )
     group.add_argument(
         "-q", "--quiet", action="store_true", default=default(False), help="print less"

@@ -34,7 +34,10 @@ class OpenOptions(SourceOptions, total=False):
       user's cache dir; a path: there; False: never). Reopening an unchanged archive then
       costs one conditional request (304), or none within ``cache_ttl`` seconds (default 0);
     - ``index_while_reading``: a full sequential read of a deflate member also builds its
-      checkpoint index (default False: it decodes through zlib, ~1.6x slower than isal here).
+      checkpoint index (default False: it decodes through zlib, ~1.6x slower than isal here);
+    - ``metadata_encoding``: the encoding of member names not flagged UTF-8, as in
+      :mod:`zipfile` (e.g. "shift_jis", "gbk"; default: a valid Info-ZIP Unicode Path field,
+      else UTF-8 when the name is valid UTF-8, else CP437).
     """
 
     tail_size: int
@@ -53,6 +56,7 @@ class OpenOptions(SourceOptions, total=False):
     directory_cache: bool | str
     cache_ttl: float
     index_while_reading: bool
+    metadata_encoding: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class ReaderOptions:
     directory_cache: bool | str = True
     cache_ttl: float = 0.0
     index_while_reading: bool = False
+    metadata_encoding: str | None = None
 
 
 _ENGINE_KEYS = frozenset(
@@ -90,6 +95,7 @@ _READER_KEYS = frozenset(
         "directory_cache",
         "cache_ttl",
         "index_while_reading",
+        "metadata_encoding",
     }
 )
 

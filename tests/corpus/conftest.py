@@ -134,10 +134,10 @@ class LibzipStat:
     encrypted: bool
 
 
-#: ziptool options that keep ``stat`` comparable: ``-s`` decodes names strictly by APPNOTE
-#: (CP437 unless flagged UTF-8), as fastzips3 does. Others (``-r`` raw, ``-x`` hex names, ...)
-#: don't.
-_ZIPTOOL_OK_FLAGS = frozenset({"-s"})
+#: ziptool options that keep ``stat`` comparable. None: libzip's default guesses names as
+#: fastzips3 decodes them (flagged or valid UTF-8 as UTF-8, else CP437); ``-s`` (strict CP437
+#: unless flagged), ``-r`` (raw), ``-x`` (hex names) and the rest don't.
+_ZIPTOOL_OK_FLAGS: frozenset[str] = frozenset()
 _STAT_KEYS = frozenset({"name", "index", "size", "crc", "compression method", "encryption method"})
 
 

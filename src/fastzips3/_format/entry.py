@@ -8,8 +8,8 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from fastzips3._format.extra import aes_extra, extended_mtime, resolve_zip64, unicode_path
-from fastzips3._format.names import decode_name
+from fastzips3._format.extra import aes_extra, extended_mtime, resolve_zip64
+from fastzips3._format.names import ascii_compatible, decode_name
 from fastzips3._format.records import CentralDirectoryHeader
 from fastzips3.errors import LimitExceededError
 
@@ -130,12 +130,18 @@ def _date_time(dos_date: int, dos_time: int) -> tuple[int, int, int, int, int, i
 
 
 def entry_from_header(
-    header: CentralDirectoryHeader, *, index: int, base_offset: int, at: int
+    header: CentralDirectoryHeader,
+    *,
+    index: int,
+    base_offset: int,
+    at: int,
+    encoding: str | None = None,
 ) -> ZipEntry:
     """Build a ZipEntry from a raw central directory header.
 
     ``base_offset`` is added to the header offset (data prepended before the archive); ``at`` is
-    the absolute position of the header, for errors.
+    the absolute position of the header, for errors; ``encoding`` is the ``metadata_encoding``
+    of names without the UTF-8 flag (see :func:`~fastzips3._format.names.decode_name`).
     """
     file_size, compress_size, header_offset = (
         header.file_size,
@@ -156,9 +162,7 @@ def entry_from_header(
             z64.compress_size,
             z64.header_offset,
         )
-    name = unicode_path(header.extra, header.raw_name) if header.extra else None
-    if name is None:
-        name = decode_name(header.raw_name, header.flags)
+    name = decode_name(header.raw_name, header.flags, extra=header.extra, encoding=encoding)
     return ZipEntry(
         name=name,
         file_size=file_size,
@@ -211,9 +215,11 @@ def entries_from_directory(
     base_offset: int,
     declared: int,
     limit: int | None,
+    encoding: str | None = None,
 ) -> list[ZipEntry]:
     """Every entry of the central directory in ``buf[pos:stop]`` (``buf[0]`` is at ``offset``
     in the object), stopping early at a non-header once ``declared`` entries are read.
+    ``encoding`` is the ``metadata_encoding`` of names without the UTF-8 flag.
 
     The same entries as :meth:`CentralDirectoryHeader.parse` plus :func:`entry_from_header`
     give, in one loop: listing 100,000 entries spends most of its time here. Any entry that
@@ -227,6 +233,7 @@ def entries_from_directory(
         signature = CentralDirectoryHeader.SIGNATURE
         new_entry = tuple.__new__
         date_time = _date_time
+        plain_ascii = ascii_compatible(encoding)
         entries: list[ZipEntry] = []
         append = entries.append
         count = 0
@@ -254,13 +261,10 @@ def entries_from_directory(
                 raw_name = buf[p : p + nlen]
                 extra = buf[p + nlen : p + nlen + elen] if elen else b""
                 comment = buf[p + nlen + elen : end] if clen else b""
-                name = unicode_path(extra, raw_name) if _UNICODE_PATH_BYTES in extra else None
-                if name is None:
-                    name = (
-                        raw_name.decode("ascii")
-                        if raw_name.isascii()
-                        else decode_name(raw_name, flags)
-                    )
+                if plain_ascii and raw_name.isascii() and _UNICODE_PATH_BYTES not in extra:
+                    name = raw_name.decode("ascii")
+                else:
+                    name = decode_name(raw_name, flags, extra=extra, encoding=encoding)
                 entry: ZipEntry = new_entry(
                     ZipEntry,
                     (
@@ -283,7 +287,11 @@ def entries_from_directory(
             else:
                 header, end = CentralDirectoryHeader.parse(buf, pos, offset + pos, limit=stop)
                 entry = entry_from_header(
-                    header, index=count, base_offset=base_offset, at=offset + pos
+                    header,
+                    index=count,
+                    base_offset=base_offset,
+                    at=offset + pos,
+                    encoding=encoding,
                 )
             append(entry)
             pos = end

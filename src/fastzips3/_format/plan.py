@@ -9,9 +9,13 @@ either the next :class:`ByteRange` to fetch or the finished :class:`Directory`.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
+from types import ModuleType
 
+from fastzips3._accel import CORE
 from fastzips3._format.entry import ZipEntry, entries_from_directory
+from fastzips3._format.names import ascii_compatible, check_encoding
 from fastzips3._format.records import (
     CentralDirectoryHeader,
     EndOfCentralDirectory,
@@ -61,9 +65,13 @@ class ByteRange:
         return self.end - self.start
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Directory:
-    """A parsed central directory and where it lies in the object."""
+    """A parsed central directory and where it lies in the object.
+
+    Not slotted: :attr:`raw_names` and :attr:`by_name` are computed on first use (listing
+    100,000 entries should not pay for lookups nobody makes).
+    """
 
     entries: tuple[ZipEntry, ...]
     comment: bytes
@@ -74,8 +82,16 @@ class Directory:
     size: int
     header_offsets: tuple[int, ...]
     """Sorted distinct local header offsets that lie before the central directory."""
-    raw_names: frozenset[bytes]
-    """Every entry's raw name (to tell a local header that belongs to another entry)."""
+
+    @functools.cached_property
+    def raw_names(self) -> frozenset[bytes]:
+        """Every entry's raw name (to tell a local header that belongs to another entry)."""
+        return frozenset(e.raw_name for e in self.entries)
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, ZipEntry]:
+        """Entries by name; of duplicate names the last one wins, as in :mod:`zipfile`."""
+        return {e.name: e for e in self.entries}
 
     def data_limit(self, entry: ZipEntry) -> int:
         """The first byte that ``entry``'s local header and data must not reach.
@@ -94,13 +110,27 @@ class DirectoryPlan:
     ``max_entries`` caps the entry count (a :class:`LimitExceededError` past it). Whatever the
     records claim, the plan never asks for bytes outside ``[0, size)``, and the entry count is
     bounded by what the central directory's real size can hold.
+
+    ``metadata_encoding`` (as in :mod:`zipfile`, e.g. "shift_jis") decodes the names that are not
+    flagged UTF-8; an unknown encoding raises :class:`LookupError` here. ``core`` is the compiled
+    core that parses (default: :data:`fastzips3._accel.CORE`); None runs the pure-Python
+    reference implementation, which gives the same results.
     """
 
-    def __init__(self, size: int, *, max_entries: int | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_entries: int | None = None,
+        metadata_encoding: str | None = None,
+        core: ModuleType | None = CORE,
+    ) -> None:
         if size < 0:
             raise ValueError("size must be >= 0")
         self.size = size
         self.max_entries = max_entries
+        self.metadata_encoding = check_encoding(metadata_encoding)
+        self._core = core
         self._window = b""
         self._window_start = size
         self._eocd: EndOfCentralDirectory | None = None
@@ -164,13 +194,18 @@ class DirectoryPlan:
         base = self._window_start
         lowest = max(0, search_start - base)
         candidates: list[tuple[int, EndOfCentralDirectory]] = []
-        pos = len(window) - EndOfCentralDirectory.SIZE
-        while pos >= lowest:
-            pos = window.rfind(EndOfCentralDirectory.SIGNATURE, lowest, pos + 4)
-            if pos < 0:
-                break
-            candidates.append((base + pos, EndOfCentralDirectory.parse(window, pos, base + pos)))
-            pos -= 1
+        if self._core is not None:
+            for pos, *fields in self._core.eocd_candidates(window, lowest):
+                candidates.append((base + pos, EndOfCentralDirectory(*fields)))
+        else:
+            pos = len(window) - EndOfCentralDirectory.SIZE
+            while pos >= lowest:
+                pos = window.rfind(EndOfCentralDirectory.SIGNATURE, lowest, pos + 4)
+                if pos < 0:
+                    break
+                at = base + pos
+                candidates.append((at, EndOfCentralDirectory.parse(window, pos, at)))
+                pos -= 1
         if not candidates:
             if base > search_start:
                 return self._need(search_start)
@@ -213,13 +248,7 @@ class DirectoryPlan:
         loc_pos = self._eocd_pos - Zip64EndOfCentralDirectoryLocator.SIZE
         if loc_pos >= 0 and not self._has(loc_pos):
             return self._need(loc_pos)
-        locator = (
-            Zip64EndOfCentralDirectoryLocator.parse(
-                self._window, loc_pos - self._window_start, loc_pos
-            )
-            if loc_pos >= 0
-            else None
-        )
+        locator = self._locator(loc_pos) if loc_pos >= 0 else None
         found = self._find_zip64_record(locator, loc_pos) if locator is not None else None
         if isinstance(found, ByteRange):
             return found
@@ -262,6 +291,13 @@ class DirectoryPlan:
             )
         return None
 
+    def _locator(self, loc_pos: int) -> Zip64EndOfCentralDirectoryLocator | None:
+        pos = loc_pos - self._window_start
+        if self._core is None:
+            return Zip64EndOfCentralDirectoryLocator.parse(self._window, pos, loc_pos)
+        fields = self._core.zip64_locator(self._window, pos)
+        return None if fields is None else Zip64EndOfCentralDirectoryLocator(*fields)
+
     def _find_zip64_record(
         self, locator: Zip64EndOfCentralDirectoryLocator, loc_pos: int
     ) -> tuple[Zip64EndOfCentralDirectory, int] | ByteRange | None:
@@ -279,6 +315,11 @@ class DirectoryPlan:
                 continue
             if not self._has(pos):
                 return self._need(pos)
+            if self._core is not None:
+                fields = self._core.zip64_end(self._window, pos - self._window_start)
+                if fields is None:
+                    continue
+                return Zip64EndOfCentralDirectory(*fields), pos
             try:
                 record = Zip64EndOfCentralDirectory.parse(
                     self._window, pos - self._window_start, pos
@@ -337,7 +378,7 @@ class DirectoryPlan:
             raise LimitExceededError(
                 f"the archive has {declared} entries, more than max_entries={self.max_entries}"
             )
-        entries = self._parse_entries(cd_start, cd_end, base_offset, declared)
+        entries, header_offsets = self._parse_entries(cd_start, cd_end, base_offset, declared)
         expected = declared if self._eocd64 is not None else declared & 0xFFFF
         if (len(entries) if self._eocd64 is not None else len(entries) & 0xFFFF) != expected:
             raise CentralDirectoryError(
@@ -354,18 +395,31 @@ class DirectoryPlan:
             cd_end=cd_end,
             base_offset=base_offset,
             size=self.size,
-            header_offsets=tuple(
-                sorted({e.header_offset for e in entries if e.header_offset < cd_start})
-            ),
-            raw_names=frozenset(e.raw_name for e in entries),
+            header_offsets=header_offsets,
         )
         return self._result
 
     def _parse_entries(
         self, cd_start: int, cd_end: int, base_offset: int, declared: int
-    ) -> list[ZipEntry]:
+    ) -> tuple[list[ZipEntry], tuple[int, ...]]:
+        """The entries, and the sorted distinct local header offsets before ``cd_start``."""
         offset = self._window_start
-        return entries_from_directory(
+        if self._core is not None:
+            found: tuple[list[ZipEntry], tuple[int, ...]] = self._core.directory_entries(
+                self._window,
+                cd_start - offset,
+                cd_end - offset,
+                offset=offset,
+                base_offset=base_offset,
+                declared=declared,
+                limit=self.max_entries,
+                entry_type=ZipEntry,
+                encoding=self.metadata_encoding,
+                ascii_ok=ascii_compatible(self.metadata_encoding),
+                cd_start=cd_start,
+            )
+            return found
+        entries = entries_from_directory(
             self._window,
             cd_start - offset,
             cd_end - offset,
@@ -373,7 +427,10 @@ class DirectoryPlan:
             base_offset=base_offset,
             declared=declared,
             limit=self.max_entries,
+            encoding=self.metadata_encoding,
         )
+        offsets = tuple(sorted({e.header_offset for e in entries if e.header_offset < cd_start}))
+        return entries, offsets
 
 
 def member_request(entry: ZipEntry, directory: Directory) -> ByteRange:
