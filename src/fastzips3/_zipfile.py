@@ -255,7 +255,6 @@ class ZipFile:
         compresslevel: int | None = None,
         *,
         strict_timestamps: bool = True,
-        metadata_encoding: str | None = None,
         pwd: bytes | None = None,
         **options: Unpack[OpenOptions],
     ) -> None:
@@ -271,6 +270,8 @@ class ZipFile:
             raise UnsupportedMethodError(
                 "That compression method is not supported", method=compression
             )
+        # An option of the archive too (OpenOptions): its listing decodes names with it.
+        metadata_encoding = options.get("metadata_encoding")
         if metadata_encoding is not None:
             "".encode(metadata_encoding)  # an unknown codec raises LookupError now, as in zipfile
         _check_pwd(pwd)
@@ -393,7 +394,6 @@ class ZipFile:
     def _member(
         self, name: str | zipfile.ZipInfo, pwd: bytes | None
     ) -> tuple[ZipEntry, bytes | None]:
-        _check_pwd(pwd)
         self._check_open()
         info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
         entry = self._entry(info)
@@ -420,7 +420,6 @@ class ZipFile:
         """
         if mode not in ("r", "w"):
             raise ValueError('open() requires mode "r" or "w"')
-        _check_pwd(pwd)
         if pwd and mode == "w":
             raise ValueError("pwd is only supported for reading files")
         if mode == "w":
@@ -451,7 +450,6 @@ class ZipFile:
 
     @contextmanager
     def _password(self, pwd: bytes | None) -> Iterator[None]:
-        _check_pwd(pwd)
         saved = self._archive.default_password
         self._archive.default_password = pwd or self.pwd
         try:

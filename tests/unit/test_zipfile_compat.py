@@ -502,3 +502,62 @@ def test_text_file_object_is_refused_clearly() -> None:
 class _NotSeekable(io.RawIOBase):
     def readable(self) -> bool:
         return True
+
+
+# --- the shared corpus ----------------------------------------------------------------------
+
+#: Archives where fastzips3 deliberately lists something else than zipfile, and why.
+CORPUS_DIFFERENT = {
+    # A ZIP stored inside the archive comment: zipfile takes the inner end record, fastzips3
+    # the one whose comment reaches the end of the file (the real one).
+    "libzip/zip-in-archive-comment.zip",
+    "libzip/zip64-in-archive-comment.zip",
+    # Prepended data with a wrong central directory offset: fastzips3 finds the base offset.
+    "go-via-klauspost/test-badbase.zip",
+}
+
+
+def _corpus_archives() -> list[Path]:
+    root = require_corpus().root / "files"
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_corpus_listings_match_zipfile_field_by_field() -> None:
+    """Every corpus archive zipfile lists: the same ZipInfo fields from fastzips3.ZipFile.
+
+    Names not flagged UTF-8 decode as fastzips3 does by default (Unicode path field, then
+    UTF-8, then cp437); with ``metadata_encoding="cp437"`` they decode exactly as zipfile's.
+    """
+    root = require_corpus().root / "files"
+    compared = 0
+    for path in _corpus_archives():
+        rel = path.relative_to(root).as_posix()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with zipfile.ZipFile(path) as ref:
+                    expected = [_fields(i) for i in ref.infolist()]
+        except Exception:
+            continue  # zipfile refuses it: the corpus tests say what fastzips3 does
+        if rel in CORPUS_DIFFERENT or not expected:
+            continue  # zipfile lists nothing where a broken count hides the entries
+        try:
+            ours = fastzips3.ZipFile(path)
+        except (errors.FormatError, errors.UnsupportedError):
+            continue  # stricter than zipfile (ambiguous end records, spanned, lying counts)
+        with ours:
+            got = [_fields(i) for i in ours.infolist()]
+        with fastzips3.ZipFile(path, metadata_encoding="cp437") as ours:
+            as_zipfile = [_fields(i) for i in ours.infolist()]
+        assert as_zipfile == expected, rel
+        assert len(got) == len(expected), rel
+        for mine, theirs in zip(got, expected, strict=True):
+            if mine["filename"] != theirs["filename"]:
+                assert not theirs["flag_bits"] & 0x800, rel
+                mine = mine | {
+                    "filename": theirs["filename"],
+                    "orig_filename": theirs["orig_filename"],
+                }
+            assert mine == theirs, rel
+        compared += 1
+    assert compared > 250
