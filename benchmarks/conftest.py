@@ -82,10 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say which scale runs and whether the compiled core is active."""
-    import fastzips3
-
-    info = fastzips3.core_info()
-    return [f"fastzips3 benchmarks: scale={scale_name()} rounds={big_rounds()} core={info}"]
+    return [f"fastzips3 benchmarks: scale={scale_name()} rounds={big_rounds()} core={_core()}"]
 
 
 @pytest.fixture(scope="session")
@@ -163,3 +160,19 @@ def s3_bench(bench_data: BenchData) -> Iterator[S3Bench]:
             )
         finally:
             client.close()
+
+
+def pytest_benchmark_update_json(
+    config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
+) -> None:
+    """Record the scale, the rounds and the compiled core's state with the results."""
+    output_json["fastzips3"] = {"scale": scale_name(), "rounds": big_rounds(), "core": _core()}
+
+
+def _core() -> str:
+    import fastzips3
+
+    info = fastzips3.core_info()
+    if info.compiled:
+        return f"active (ISA-L {info.isal_version}, zlib {info.zlib_version})"
+    return f"not active ({info.reason or 'pure Python'})"
