@@ -27,6 +27,7 @@ time one of them is read, from the central directory (through the block cache): 
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import struct
@@ -68,6 +69,13 @@ _RAW_FIELDS = frozenset(
 #: A central directory header's fixed part (APPNOTE 4.3.12), as zipfile reads it.
 _CD_HEADER = struct.Struct("<4s4B4HL2L5H2L")
 _CD_SIGNATURE = b"PK\x01\x02"
+#: The slots of :data:`_RAW_FIELDS`, in the order :meth:`_RawFields.fill` reads them.
+_RAW_SLOTS: tuple[Any, ...] = tuple(
+    zipfile.ZipInfo.__dict__[name]
+    for name in (
+        "create_version", "extract_version", "reserved", "volume", "internal_attr", "_raw_time"
+    )
+)  # fmt: skip
 _FLAG_ENCRYPTED = 0x1
 _FLAG_UTF8 = 0x800
 _READ_COMPRESSIONS = frozenset(
@@ -130,22 +138,41 @@ class _RawFields:
         start, end = directory.cd_start, directory.cd_end
         data = archive.read_raw_range(start, end, lo=start, hi=end)
         unpack = _CD_HEADER.unpack_from
+        referents = gc.get_referents
+        untouched = _untouched_referents()
         pos = 0
         for info in self.infos:
             if pos + _CD_HEADER.size > len(data):
                 raise CentralDirectoryError(
                     "the central directory is shorter than its listing", offset=start + pos
                 )
-            (sig, info.create_version, _, info.extract_version, info.reserved, _, _,
-             raw_time, _, _, _, _, nlen, elen, clen, info.volume, info.internal_attr, _,
-             _) = unpack(data, pos)  # fmt: skip
+            (sig, create_version, _, extract_version, reserved, _, _, raw_time, _, _, _, _,
+             nlen, elen, clen, volume, internal_attr, _, _) = unpack(data, pos)  # fmt: skip
             if sig != _CD_SIGNATURE:
                 raise CentralDirectoryError(
                     "the central directory changed since it was listed", offset=start + pos
                 )
-            info._raw_time = raw_time
+            values = (create_version, extract_version, reserved, volume, internal_attr, raw_time)
+            if len(referents(info)) == untouched:
+                (info.create_version, info.extract_version, info.reserved, info.volume,
+                 info.internal_attr, info._raw_time) = values  # fmt: skip
+            else:  # the caller assigned some of them already: keep what they set
+                for slot, value in zip(_RAW_SLOTS, values, strict=True):
+                    try:
+                        slot.__get__(info, ZipInfo)
+                    except AttributeError:
+                        slot.__set__(info, value)
             pos += _CD_HEADER.size + nlen + elen + clen
         self.done = True
+
+
+@functools.cache
+def _untouched_referents() -> int:
+    """How many objects a freshly listed ZipInfo refers to (its set slots, and its type)."""
+    entry = ZipEntry("n", 0, 0, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", b"n", 0, 0, 0)
+    infos: list[ZipInfo] = []
+    _fill_infos([entry], None, None, infos.append)
+    return len(gc.get_referents(infos[0]))
 
 
 def _build_infos(
@@ -170,7 +197,7 @@ def _build_infos(
 
 def _fill_infos(
     entries: Sequence[ZipEntry],
-    raw: _RawFields,
+    raw: _RawFields | None,
     metadata_encoding: str | None,
     append: Callable[[ZipInfo], None],
 ) -> None:

@@ -204,6 +204,20 @@ def test_raw_directory_fields_fill_on_first_use_and_survive_copies() -> None:
         assert ours.read(clone) == ref.read(ref.infolist()[1])  # an info copied from ours
 
 
+def test_raw_fields_assigned_before_first_use_are_kept() -> None:
+    data = _with_dirs_and_comments(6)
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as ref,
+        fastzips3.ZipFile(io.BytesIO(data)) as ours,
+    ):
+        first, second = ours.infolist()[:2]
+        first.extract_version = 63
+        second.volume = 7
+        assert first.reserved == ref.infolist()[0].reserved  # fills the rest
+        assert (first.extract_version, first.volume) == (63, ref.infolist()[0].volume)
+        assert (second.volume, second.extract_version) == (7, ref.infolist()[1].extract_version)
+
+
 def test_raw_fields_after_close_say_why() -> None:
     zf = fastzips3.ZipFile(io.BytesIO(_with_duplicates(1)))
     info = zf.infolist()[0]
