@@ -36,7 +36,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
@@ -443,18 +443,35 @@ class ZipFile:
 
         The content's size and CRC-32 are checked when the end is read, as in zipfile
         (a mismatch raises :class:`zipfile.BadZipFile`). ``mode="w"`` raises
-        :class:`~fastzips3.errors.UnsupportedError`: fastzips3.ZipFile does not write yet.
+        :class:`ValueError`, as zipfile does for an archive opened in mode "r".
         """
         if mode not in ("r", "w"):
             raise ValueError('open() requires mode "r" or "w"')
         if pwd and mode == "w":
             raise ValueError("pwd is only supported for reading files")
         if mode == "w":
-            raise UnsupportedError(
-                "fastzips3.ZipFile only reads archives; write members with zipfile.ZipFile"
-            )
+            self._refuse_write()
         entry, password = self._member(name, pwd)
         return self._archive.open(entry, password=password)
+
+    def _refuse_write(self) -> NoReturn:
+        self._check_open()
+        raise ValueError(
+            "write() requires mode 'w', 'x', or 'a' (fastzips3.ZipFile only reads archives; "
+            "write with zipfile.ZipFile for now)"
+        )
+
+    def write(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Raise :class:`ValueError`, as zipfile does in mode "r" (the only mode here)."""
+        self._refuse_write()
+
+    def writestr(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Raise :class:`ValueError`, as zipfile does in mode "r" (the only mode here)."""
+        self._refuse_write()
+
+    def mkdir(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Raise :class:`ValueError`, as zipfile does in mode "r" (the only mode here)."""
+        self._refuse_write()
 
     def read(self, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
         """The whole content of member ``name``, its size and CRC-32 checked."""

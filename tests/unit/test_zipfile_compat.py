@@ -291,9 +291,15 @@ def test_modes(zf_class: ZipClass, tmp_path: Path) -> None:
             zf.open(name, "w", pwd=b"x")
         with pytest.raises(TypeError, match="pwd: expected bytes, got str"):
             zf.setpassword("text")
-    with fastzips3.ZipFile(io.BytesIO(ARCHIVES["methods"](1))) as ours:
-        with pytest.raises(errors.UnsupportedError):
-            ours.open(ours.namelist()[0], "w")
+        writes: list[Callable[[], object]] = [
+            lambda: zf.open("new.bin", "w"),
+            lambda: zf.writestr("new.txt", b"x"),
+            lambda: zf.write(__file__),
+            lambda: zf.mkdir("new/"),
+        ]
+        for call in writes:
+            with pytest.raises(ValueError, match="write\\(\\) requires mode 'w', 'x', or 'a'"):
+                call()
 
 
 def test_closed_archive_refuses_reads_but_keeps_its_listing(zf_class: ZipClass) -> None:
