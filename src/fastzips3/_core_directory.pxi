@@ -47,14 +47,16 @@ cdef inline uint16_t _u16(const unsigned char *p) noexcept nogil:
 
 
 cdef inline uint32_t _u32(const unsigned char *p) noexcept nogil:
-    return (<uint32_t>p[0]) | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+    return ((<uint32_t>p[0]) | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16)
+            | (<uint32_t>p[3] << 24))
 
 
 cdef inline uint64_t _u64(const unsigned char *p) noexcept nogil:
     return (<uint64_t>_u32(p)) | ((<uint64_t>_u32(p + 4)) << 32)
 
 
-cdef inline bint _signature(const unsigned char *p, unsigned char third, unsigned char fourth) noexcept nogil:
+cdef inline bint _signature(const unsigned char *p, unsigned char third,
+                            unsigned char fourth) noexcept nogil:
     return p[0] == 0x50 and p[1] == 0x4B and p[2] == third and p[3] == fourth
 
 
@@ -225,7 +227,8 @@ def directory_entries(
     cdef Py_ssize_t n = buf.shape[0]
     if pos < 0 or stop > n:
         raise ValueError(f"[{pos}, {stop}) is not inside the {n}-byte buffer")
-    if not issubclass(entry_type, tuple) or len(entry_type._fields) != _ENTRY_FIELDS:
+    fields = getattr(entry_type, "_fields", ())
+    if not issubclass(entry_type, tuple) or len(fields) != _ENTRY_FIELDS:
         raise TypeError(f"entry_type must be a named tuple of {_ENTRY_FIELDS} fields")
     if entry_type.__basicsize__ != tuple.__basicsize__:
         raise TypeError("entry_type must add no instance attributes to tuple")

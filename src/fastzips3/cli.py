@@ -244,7 +244,9 @@ def _open(args: argparse.Namespace) -> fastzips3.ZipArchive:
         options["version_id"] = args.version_id
     if args.metadata_encoding:
         try:
-            b"".decode(args.metadata_encoding)  # unknown, or not a text encoding (rot13)
+            b"\0\0\0\0".decode(args.metadata_encoding)  # unknown, or not text (rot13)
+        except UnicodeError:
+            pass
         except LookupError:
             raise _CLIError(
                 f"--metadata-encoding: unknown encoding {args.metadata_encoding!r}", EXIT_USAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import re
 
@@ -26,7 +27,8 @@ def check_encoding(encoding: str | None) -> str | None:
     if encoding is None:
         return None
     name = codecs.lookup(encoding).name
-    b"".decode(name)  # a LookupError for codecs that are not text encodings (rot13, base64)
+    with contextlib.suppress(UnicodeError):
+        b"\0\0\0\0".decode(name)  # a LookupError for codecs that are not text encodings (rot13)
     return name
 
 
