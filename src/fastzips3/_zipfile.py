@@ -50,6 +50,7 @@ from fastzips3.errors import (
 )
 from fastzips3.extract import extract_members
 from fastzips3.member import MemberReader
+from fastzips3.sources.base import BaseSource
 from fastzips3.sources.fileobj import FileObjectSource
 
 if TYPE_CHECKING:
@@ -259,13 +260,14 @@ class ZipFile:
     """Read a ZIP archive as :class:`zipfile.ZipFile` does, from wherever it lives.
 
     ``file`` is a local path (``str`` or :class:`os.PathLike`), an ``s3://``, ``http(s)://``,
-    ``file://`` or fsspec URL, or a readable, seekable binary file object (left open by
-    :meth:`close`, as ``zipfile`` does). ``mode`` must be ``"r"``. ``compression``,
-    ``allowZip64``, ``compresslevel`` and ``strict_timestamps`` are accepted for compatibility
-    and only matter when writing. ``metadata_encoding`` decodes names without the UTF-8 flag,
-    as in ``zipfile``. ``pwd`` (bytes) is the default password, as :meth:`setpassword`.
-    Other keyword arguments are :class:`fastzips3.OpenOptions` (``endpoint_url``,
-    ``s3_client``, ``tail_size``...).
+    ``file://`` or fsspec URL, a readable, seekable binary file object (left open by
+    :meth:`close`, as ``zipfile`` does), or a fastzips3 source such as
+    :class:`fastzips3.MemorySource`. ``mode`` must be ``"r"``. ``compression``, ``allowZip64``,
+    ``compresslevel`` and ``strict_timestamps`` are accepted for compatibility and only matter
+    when writing. ``pwd`` (bytes) is the default password, as :meth:`setpassword`. Other
+    keyword arguments are :class:`fastzips3.OpenOptions`: ``metadata_encoding`` (names without
+    the UTF-8 flag decode with it, as in ``zipfile``), ``endpoint_url``, ``s3_client``,
+    ``tail_size``...
 
     A missing member raises :class:`KeyError` (:class:`~fastzips3.errors.MemberNotFoundError`),
     a damaged archive :class:`zipfile.BadZipFile` (:class:`~fastzips3.errors.FormatError`), an
@@ -275,7 +277,7 @@ class ZipFile:
 
     def __init__(
         self,
-        file: str | os.PathLike[str] | IO[bytes],
+        file: str | os.PathLike[str] | IO[bytes] | BaseSource,
         mode: str = "r",
         compression: int = zipfile.ZIP_STORED,
         allowZip64: bool = True,  # noqa: N803 - zipfile's name
@@ -311,6 +313,9 @@ class ZipFile:
         self.filename: str | None
         if isinstance(file, (str, os.PathLike)):
             self.filename = redact_url(os.fspath(file))
+            self._archive = _Archive(file, **options)
+        elif isinstance(file, BaseSource):
+            self.filename = file.url
             self._archive = _Archive(file, **options)
         else:
             name = getattr(file, "name", None)

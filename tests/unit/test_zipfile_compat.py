@@ -185,6 +185,13 @@ def test_every_kind_of_target_opens(zf_class: ZipClass, tmp_path: Path, kind: st
             handle.close()
 
 
+def test_a_fastzips3_source_opens() -> None:
+    data = ARCHIVES["methods"](4)
+    with fastzips3.ZipFile(fastzips3.MemorySource(data, url="memory://m.zip")) as zf:
+        assert zf.filename == "memory://m.zip"
+        assert zf.namelist() == zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+
 def test_raw_directory_fields_fill_on_first_use_and_survive_copies() -> None:
     data = _with_dirs_and_comments(5)
     with (
