@@ -15,7 +15,8 @@ Where it differs from ``zipfile``, on purpose:
   unsafe paths, symbolic links, duplicate names and bombs are refused
   (:class:`~fastzips3.errors.UnsafePathError`, :class:`~fastzips3.errors.LimitExceededError`)
   rather than rewritten or followed;
-- member files read from the archive's source, so they must be read before :meth:`close`.
+- member files opened before :meth:`close` stay readable, as in ``zipfile``; the archive's
+  source is released when the last of them is garbage collected (not when it is closed).
 
 :class:`ZipInfo` objects are built in one pass over the listed entries. Five fields that need the
 raw central directory (``create_version``, ``extract_version``, ``reserved``, ``volume``,
@@ -32,6 +33,7 @@ import gc
 import os
 import struct
 import sys
+import weakref
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -326,6 +328,7 @@ class ZipFile:
         self._infos: list[ZipInfo] | None = None
         self._by_name: dict[str, ZipInfo] | None = None
         self._raw: _RawFields | None = None
+        self._members: weakref.WeakSet[MemberReader] = weakref.WeakSet()
         self.start_dir = self._archive.directory.cd_start
         self.setpassword(pwd)
 
@@ -457,7 +460,9 @@ class ZipFile:
         if mode == "w":
             self._refuse_write()
         entry, password = self._member(name, pwd)
-        return self._archive.open(entry, password=password)
+        member = self._archive.open(entry, password=password)
+        self._members.add(member)
+        return member
 
     def _refuse_write(self) -> NoReturn:
         self._check_open()
@@ -558,7 +563,22 @@ class ZipFile:
         if self._closed:
             return
         self._closed = True
-        self._archive.close()
+        live = [m for m in self._members if not m.closed]
+        if not live:
+            self._archive.close()
+            return
+        # As in zipfile, member files opened before close() stay readable: the archive closes
+        # once the last of them is gone (garbage collected, or at exit).
+        remaining = [len(live)]
+        archive = self._archive
+
+        def gone() -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                archive.close()
+
+        for member in live:
+            weakref.finalize(member, gone)
 
     def __enter__(self) -> ZipFile:
         return self

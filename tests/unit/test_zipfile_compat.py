@@ -8,6 +8,7 @@ Archives are seeded; ZipInfo objects are compared field by field.
 from __future__ import annotations
 
 import copy
+import gc
 import io
 import os
 import pickle
@@ -321,6 +322,27 @@ def test_closed_archive_refuses_reads_but_keeps_its_listing(zf_class: ZipClass) 
         with pytest.raises(ValueError, match="Attempt to use ZIP archive that was already closed"):
             call(names[0])
     zf.close()  # twice is fine
+
+
+def test_a_member_opened_before_close_stays_readable(zf_class: ZipClass, tmp_path: Path) -> None:
+    content = text_bytes(random.Random(12), 200_000)
+    path = _write(tmp_path, make_zip([("m.csv", content, "deflate"), ("s", b"s", "stored")]))
+    with zf_class(path) as zf:
+        f = zf.open("m.csv")
+        g = zf.open("s")
+        g.close()
+    with pytest.raises(ValueError, match="already closed"):
+        zf.open("s")
+    assert f.read(10) == content[:10]
+    f.seek(150_000)
+    assert f.read() == content[150_000:]
+    f.close()
+    if zf_class is fastzips3.ZipFile:
+        archive = zf.archive
+        assert not archive.closed
+        del f
+        gc.collect()
+        assert archive.closed  # released with the last member file
 
 
 def test_testzip_names_the_first_bad_member(zf_class: ZipClass) -> None:
