@@ -85,6 +85,19 @@ def test_no_extensions_switch_turns_the_core_off() -> None:
     assert "FASTZIPS3_NO_EXTENSIONS" in info.reason
 
 
+@pytest.mark.skipif(
+    not os.environ.get("FASTZIPS3_EXPECT_INSTALLED_IN"),
+    reason="only in ci/wheel_check.sh, which sets FASTZIPS3_EXPECT_INSTALLED_IN",
+)
+def test_the_installed_wheel_is_what_runs() -> None:
+    prefix = os.path.realpath(os.environ["FASTZIPS3_EXPECT_INSTALLED_IN"])
+    package = os.path.realpath(fastzips3.__file__)
+    assert package.startswith(prefix + os.sep), f"fastzips3 imported from {package}"
+    if fastzips3._accel.CORE is not None:
+        core = os.path.realpath(fastzips3._accel.CORE.__file__ or "")
+        assert core.startswith(prefix + os.sep), f"the core imported from {core}"
+
+
 def test_no_extensions_switch_acts_at_run_time() -> None:
     result = _run(
         "import fastzips3, fastzips3._accel as a; i = fastzips3.core_info();"
