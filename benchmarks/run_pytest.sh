@@ -21,7 +21,7 @@ run() {  # run <name> <scale> <test file> [pytest args...]
     shift 3
     FASTZIPS3_BENCH_SCALE="${FASTZIPS3_BENCH_SCALE:-$scale}" "$PY" -m pytest "$file" \
         -p no:cacheprovider -q --benchmark-disable-gc \
-        --benchmark-columns=median,min,max,rounds --benchmark-sort=median \
+        --benchmark-columns=median,min,max,rounds --benchmark-sort=min \
         --benchmark-json="benchmarks/results/pytest-$name.json" "$@"
 }
 
