@@ -100,7 +100,9 @@ def find_isal() -> dict[str, list[str]]:
         found = _from_prefix(Path(explicit))
         if found is None:
             raise IsalNotFoundError(
-                f"FASTZIPS3_ISAL_PREFIX={explicit} holds no include/isa-l.h and lib/libisal.*"
+                f"fastzips3: FASTZIPS3_ISAL_PREFIX={explicit} holds no include/isa-l.h and "
+                "lib/libisal.*; build ISA-L there with `ci/build_isal.sh PREFIX`, or unset the "
+                "variable to search pkg-config and the usual prefixes"
             )
         return found
     found = _from_pkg_config()

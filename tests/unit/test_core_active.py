@@ -12,12 +12,14 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import fastzips3
 import fastzips3._accel
 
+SETUP_PY = Path(__file__).resolve().parents[2] / "setup.py"
 NO_EXTENSIONS = os.environ.get("FASTZIPS3_NO_EXTENSIONS", "") not in ("", "0")
 REQUIRE_ALL = os.environ.get("FASTZIPS3_REQUIRE_ALL") == "1"
 
@@ -148,3 +150,35 @@ def test_missing_core_falls_back_when_not_required() -> None:
     compiled, core_is_none, reason = result.stdout.split(maxsplit=2)
     assert (compiled, core_is_none) == ("False", "True")
     assert "not built" in reason
+
+
+needs_setup_py = pytest.mark.skipif(
+    not SETUP_PY.is_file(), reason="setup.py is not here (a run against an installed wheel)"
+)
+
+
+def _setup_py(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SETUP_PY), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=SETUP_PY.parent,
+        env=_child_env(**env),
+    )
+
+
+@needs_setup_py
+def test_build_without_isal_stops_and_says_what_to_do(tmp_path: Path) -> None:
+    result = _setup_py("--name", FASTZIPS3_ISAL_PREFIX=str(tmp_path), FASTZIPS3_NO_EXTENSIONS="")
+    assert result.returncode == 1
+    assert f"FASTZIPS3_ISAL_PREFIX={tmp_path} holds no include/isa-l.h" in result.stderr
+    assert "ci/build_isal.sh" in result.stderr
+
+
+@needs_setup_py
+def test_build_with_no_extensions_needs_no_isal(tmp_path: Path) -> None:
+    result = _setup_py("--name", FASTZIPS3_ISAL_PREFIX=str(tmp_path), FASTZIPS3_NO_EXTENSIONS="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "fastzips3"
