@@ -120,23 +120,29 @@ class ZipInfo(zipfile.ZipInfo):
 
 
 class _RawFields:
-    """Fills the raw-directory fields of every ZipInfo of one listing, once."""
+    """Fills the raw-directory fields of every ZipInfo of one listing, once.
 
-    def __init__(self, owner: ZipFile, infos: Sequence[ZipInfo]) -> None:
-        self.owner = owner
-        self.infos = infos
+    Every ZipInfo refers to it, so it refers to its ZipFile (and through it, to the infos)
+    only weakly: a strong reference would make each listing one reference cycle of 100,000
+    objects, freed only by a slow full garbage collection.
+    """
+
+    def __init__(self, owner: ZipFile) -> None:
+        self.owner = weakref.ref(owner)
         self.done = False
 
     def fill(self) -> None:
         if self.done:
             return
-        archive = self.owner._archive
-        if archive.closed:
+        owner = self.owner()
+        if owner is None or owner._infos is None or owner._archive.closed:
             raise ValueError(
                 "this ZipInfo's raw directory fields (create_version, extract_version, "
                 "reserved, volume, internal_attr) are read on first use, and its "
                 "fastzips3.ZipFile is closed: read one of them before closing it"
             )
+        archive = owner._archive
+        infos = owner._infos
         directory = archive.directory
         start, end = directory.cd_start, directory.cd_end
         data = archive.read_raw_range(start, end, lo=start, hi=end)
@@ -144,7 +150,7 @@ class _RawFields:
         referents = gc.get_referents
         untouched = _untouched_referents()
         pos = 0
-        for info in self.infos:
+        for info in infos:
             if pos + _CD_HEADER.size > len(data):
                 raise CentralDirectoryError(
                     "the central directory is shorter than its listing", offset=start + pos
@@ -338,10 +344,8 @@ class ZipFile:
         """A :class:`ZipInfo` for every member, in central directory order (duplicates too)."""
         infos = self._infos
         if infos is None:
-            infos = []
-            self._raw = _RawFields(self, infos)
-            infos.extend(_build_infos(self._entries, self._raw, self.metadata_encoding))
-            self._infos = infos
+            self._raw = _RawFields(self)
+            infos = self._infos = _build_infos(self._entries, self._raw, self.metadata_encoding)
         return infos
 
     @property
@@ -413,7 +417,7 @@ class ZipFile:
         """The listed entry ``info`` describes (an info of this ZipFile, or one from zipfile)."""
         if isinstance(info, ZipInfo):
             raw = getattr(info, "_fz_raw", None)
-            if raw is not None and raw.owner is self:
+            if raw is not None and raw.owner() is self:
                 entry: ZipEntry = self._entries[info._fz_index]
                 return entry
         same = self.NameToInfo.get(info.filename)

@@ -15,6 +15,7 @@ import pickle
 import random
 import struct
 import warnings
+import weakref
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -224,6 +225,22 @@ def test_raw_fields_assigned_before_first_use_are_kept() -> None:
         assert first.reserved == ref.infolist()[0].reserved  # fills the rest
         assert (first.extract_version, first.volume) == (63, ref.infolist()[0].volume)
         assert (second.volume, second.extract_version) == (7, ref.infolist()[1].extract_version)
+
+
+def test_a_listed_zipfile_is_freed_without_the_garbage_collector() -> None:
+    """Infos refer to their ZipFile weakly: a listing is no reference cycle to collect."""
+    gc.disable()
+    try:
+        zf = fastzips3.ZipFile(io.BytesIO(_with_dirs_and_comments(2)))
+        infos = zf.infolist()
+        assert infos[0].volume == 0
+        zf.close()
+        ref = weakref.ref(zf)
+        del zf
+        assert ref() is None
+        assert infos[1].filename == "top/note.txt"
+    finally:
+        gc.enable()
 
 
 def test_raw_fields_after_close_say_why() -> None:
