@@ -497,7 +497,8 @@ class ZipFile:
         self._check_open()
         for info in self.infolist():
             try:
-                with self.open(info) as f:
+                entry, password = self._member(info, None)
+                with self._archive.open(entry, password=password) as f:
                     while f.read(_CHUNK):
                         pass
             except zipfile.BadZipFile:
