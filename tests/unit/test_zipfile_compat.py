@@ -403,6 +403,17 @@ def test_open_gives_a_seekable_binary_file(zf_class: ZipClass) -> None:
                 assert f.read() == content
 
 
+def test_members_wrap_in_text_io_as_with_zipfile(zf_class: ZipClass) -> None:
+    content = text_bytes(random.Random(9), 50_000)
+    data = make_zip([("t.csv", content, "deflate")])
+    with zf_class(io.BytesIO(data)) as zf, zf.open("t.csv") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        lines = list(text)
+        assert "".join(lines) == content.decode()
+        text.seek(0)
+        assert text.readline() == lines[0]
+
+
 def test_printdir_prints_the_same_table(archive_bytes: bytes) -> None:
     outputs = []
     for cls in CLASSES.values():
