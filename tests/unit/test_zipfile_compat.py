@@ -571,9 +571,12 @@ def test_options_reach_the_reader_and_stats_count_requests(tmp_path: Path) -> No
         fastzips3.ZipFile(io.BytesIO(data), no_such_option=1)  # type: ignore[call-arg]
 
 
-def test_text_file_object_is_refused_clearly() -> None:
+def test_text_or_unseekable_file_object_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="readable, seekable binary file"):
         fastzips3.ZipFile(_NotSeekable())  # type: ignore[arg-type]
+    path = _write(tmp_path, ARCHIVES["methods"](1))
+    with path.open(encoding="latin-1") as text, pytest.raises(errors.SourceError, match="'rb'"):
+        fastzips3.ZipFile(text)  # type: ignore[arg-type]
 
 
 class _NotSeekable(io.RawIOBase):
