@@ -21,9 +21,11 @@ Where it differs from ``zipfile``, on purpose:
 :class:`ZipInfo` objects are built in one pass over the listed entries. Five fields that need the
 raw central directory (``create_version``, ``extract_version``, ``reserved``, ``volume``,
 ``internal_attr``, and the private ``_raw_time``) are filled for every entry at once the first
-time one of them is read, from the central directory (through the block cache): a listing of
-100,000 entries does not pay for fields almost nobody reads. Read them before :meth:`close`
-(after it they raise :class:`ValueError`).
+time one of them is read, from the central directory bytes (no request when the listing's
+GET held the whole directory, as it does up to about 4,000 entries; else one ranged read of
+it): a listing of 100,000 entries does not pay for fields almost nobody reads. Read them before
+:meth:`close` (after it they raise :class:`ValueError`). ``open``, ``write``, ``writestr`` and
+``mkdir`` in a writing mode raise zipfile's read-mode :class:`ValueError`.
 """
 
 from __future__ import annotations
