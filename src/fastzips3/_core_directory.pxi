@@ -10,9 +10,10 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, qsort, realloc
+from libc.string cimport memcpy
 
 from fastzips3._zlib cimport crc32 as _zlib_crc32
 
@@ -25,6 +26,9 @@ cdef extern from "Python.h":
     int PyGC_Enable()
     int PyGC_Disable()
     void PyObject_GC_UnTrack(object op)
+    # A new str of ``size`` characters up to ``maxchar``, to be filled in before use.
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object op)
 
 cdef enum:
     _EOCD_SIZE = 22
@@ -138,8 +142,11 @@ cdef tuple _sorted_distinct(uint64_t *values, Py_ssize_t count):
     """``tuple(sorted(set(values)))``."""
     if count == 0:
         return ()
-    qsort(values, count, sizeof(uint64_t), _compare_offsets)
     cdef Py_ssize_t i, kept = 1
+    for i in range(1, count):
+        if values[i] < values[i - 1]:
+            qsort(values, count, sizeof(uint64_t), _compare_offsets)
+            break  # else already in order, as writers lay members out
     for i in range(1, count):
         if values[i] != values[kept - 1]:
             values[kept] = values[i]
@@ -184,7 +191,9 @@ cdef object _decode_name(const unsigned char *raw, Py_ssize_t n, uint16_t flags,
     for i in range(n):
         high |= raw[i]
     if high < 0x80 and ascii_ok:
-        return PyUnicode_DecodeASCII(<const char *>raw, n, NULL)
+        text = PyUnicode_New(n, 127)  # ASCII: a compact str holds the bytes as they are
+        memcpy(PyUnicode_DATA(text), raw, n)
+        return text
     if encoding != NULL and not utf8_flag:
         try:
             return PyUnicode_Decode(<const char *>raw, n, encoding, NULL)
@@ -250,11 +259,13 @@ def directory_entries(
     cdef uint16_t flags, nlen, elen, clen, dos_time, dos_date, header_id
     cdef uint64_t usize, csize, header_offset, disk
     cdef uint32_t last_stamp = 0xFFFFFFFF, stamp
+    cdef uint32_t attributes, last_attributes = 0
     cdef uint64_t *offsets = NULL
     cdef Py_ssize_t offsets_count = 0, offsets_capacity = 0
     cdef uint64_t *grown
     cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
     date_time = None
+    external_attr = 0
     entries = []
     try:
         while pos < stop:
@@ -380,7 +391,11 @@ def directory_entries(
             _put(entry, 8, flags)
             _put(entry, 9, PyBytes_FromStringAndSize(<const char *>extra_p, elen))
             _put(entry, 10, PyBytes_FromStringAndSize(<const char *>name_p, nlen))
-            _put(entry, 11, _u32(p + 38))
+            attributes = _u32(p + 38)
+            if attributes != last_attributes:  # mostly one or two values: share the int
+                last_attributes = attributes
+                external_attr = attributes
+            _put(entry, 11, external_attr)
             _put(entry, 12, _u16(p + 4) >> 8)
             _put(entry, 13, count)
             # Only str, int, bytes and an untracked tuple inside: the entry can never be part of

@@ -155,6 +155,11 @@ def test_metadata_encoding_through_every_opening_path(tmp_path: Path) -> None:
         assert archive.namelist() == [raw.decode("cp437")]
     with fastzips3.open(f"{path}/{SJIS}.txt", metadata_encoding="shift_jis") as f:
         assert f.read() == b"content"
+    # the process-level archive cache keeps one listing per encoding
+    with fastzips3.open(f"{path}/{raw.decode('cp437')}") as f:
+        assert f.read() == b"content"
+    with pytest.raises(FileNotFoundError):
+        fastzips3.open(f"{path}/{SJIS}.txt")
 
 
 def test_cli_metadata_encoding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
