@@ -278,6 +278,21 @@ def test_parallel_indexed(
     _check_member(data, bench_data.csv.file_size, bench_data.csv.crc)
 
 
+@pytest.mark.benchmark(group=PARALLEL)
+def test_parallel_iter(
+    benchmark: BenchmarkFixture, local: sc.Where, bench_data: BenchData, indexed: float
+) -> None:
+    """``archive.iter_parallel(name)`` with the index in the cache: pieces, not one buffer."""
+    n = sc.measure(
+        benchmark,
+        lambda: sc.fastzips3_iter_parallel(local, CSV_MEMBER),
+        label="fastzips3 iter_parallel() from the index (pieces, CRC checked)",
+        role="fastzips3",
+        rounds=big_rounds(),
+    )
+    assert n == bench_data.csv.file_size
+
+
 # --- the stored member -----------------------------------------------------------------------
 
 STORED = "local: read stored member"
