@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build_deps.sh
 PY="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
+# A venv left half-made by an interrupted run (no pip in it) is made again.
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    rm -rf .venv
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
