@@ -35,6 +35,7 @@ if [ -n "${FASTZIPS3_WHEEL_WORK:-}" ]; then
 else
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/fastzips3-wheel.XXXXXX")"
     trap 'rm -rf "$WORK"' EXIT
+    trap 'exit 130' INT TERM         # so that the EXIT trap cleans up on a signal too
 fi
 case "$WORK" in "$ROOT"|"$ROOT"/*) die "the work directory must be outside the source tree" ;; esac
 start=$SECONDS
