@@ -41,6 +41,7 @@ cdef enum:
     _UNICODE_PATH_ID = 0x7075
     _CD_U16_MAX = 0xFFFF
     _GC_PAUSE_FROM = 1000
+    _STAMPS_KEPT = 4096
 
 cdef uint32_t _CD_U32_MAX = 0xFFFFFFFF
 cdef long long _CD_I64_MAX = 0x7FFFFFFFFFFFFFFF
@@ -265,6 +266,7 @@ def directory_entries(
     cdef uint64_t *grown
     cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
     date_time = None
+    cdef dict stamps = {}
     external_attr = 0
     entries = []
     try:
@@ -354,17 +356,21 @@ def directory_entries(
                 name_p, nlen, flags, unicode_field, unicode_size, c_encoding, ascii_ok
             )
             stamp = (<uint32_t>dos_date << 16) | dos_time
-            if stamp != last_stamp:
+            if stamp != last_stamp:  # entries share equal date tuples (they are immutable)
                 last_stamp = stamp
-                date_time = (
-                    (dos_date >> 9) + 1980,
-                    (dos_date >> 5) & 0xF,
-                    dos_date & 0x1F,
-                    dos_time >> 11,
-                    (dos_time >> 5) & 0x3F,
-                    (dos_time & 0x1F) * 2,
-                )
-                PyObject_GC_UnTrack(date_time)
+                date_time = stamps.get(stamp)
+                if date_time is None:
+                    date_time = (
+                        (dos_date >> 9) + 1980,
+                        (dos_date >> 5) & 0xF,
+                        dos_date & 0x1F,
+                        dos_time >> 11,
+                        (dos_time >> 5) & 0x3F,
+                        (dos_time & 0x1F) * 2,
+                    )
+                    PyObject_GC_UnTrack(date_time)
+                    if len(stamps) < _STAMPS_KEPT:
+                        stamps[stamp] = date_time
             if header_offset <= <uint64_t>_CD_I64_MAX:
                 header_offset += <uint64_t>base_offset
                 absolute = header_offset

@@ -86,7 +86,7 @@ def _drop_utf8_flags(data: bytes) -> bytes:
     """Clear flag bit 11 in every central header (UTF-8 names written unflagged, as on macOS)."""
     out = bytearray(data)
     pos = out.find(b"PK\x01\x02")
-    while pos >= 0:
+    while 0 <= pos <= len(out) - 10:
         (flags,) = struct.unpack_from("<H", out, pos + 8)
         struct.pack_into("<H", out, pos + 8, flags & ~0x800)
         pos = out.find(b"PK\x01\x02", pos + 4)
