@@ -11,7 +11,8 @@ if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     rm -rf .venv
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+# setuptools as pyproject's [build-system] wants it, so that setup.py also runs in the venv.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip "setuptools>=77"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".[test,all]"
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks scripts fuzz examples
