@@ -6,7 +6,9 @@
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from fastzips3._isal cimport (
     ISAL_BLOCK_FINISH,
     ISAL_BLOCK_NEW_HDR,
@@ -79,6 +81,7 @@ cdef class Inflater:
     cdef Py_ssize_t _in_len
     cdef unsigned long long _total_out
     cdef object _name
+    cdef public bint input_ended
 
     def __cinit__(self, *args, **kwargs):
         self._state = <inflate_state *>calloc(1, sizeof(inflate_state))
@@ -96,6 +99,7 @@ cdef class Inflater:
         self._in_pos = 0
         self._in_len = 0
         self._total_out = 0
+        self.input_ended = False
         if len(window):
             hist = window
             if hist.shape[0] > _INFLATE_WINDOW:
@@ -198,19 +202,67 @@ cdef class Inflater:
             )
         return done
 
-    def decompress_into(self, unsigned char[::1] out):
-        """Decode into ``out`` (a writable buffer) from the fed bytes; return the count, 0 when
-        more input is needed or the stream has finished."""
+    cdef Py_ssize_t _pull_run(
+        self, unsigned char *out, Py_ssize_t room, object pull, Py_ssize_t chunk
+    ) except -1:
+        """Decode into ``out[:room]``, calling ``pull(chunk)`` (with the GIL) for input as it is
+        used up; ``b""`` from it sets :attr:`input_ended`."""
+        cdef Py_ssize_t done = 0
+        cdef Py_ssize_t made
+        while done < room and self._state.block_state != ISAL_BLOCK_FINISH:
+            if self._in_pos >= self._in_len and not self.input_ended:
+                data = pull(chunk)
+                if len(data):
+                    self.feed(data)
+                else:
+                    self.input_ended = True
+            had_input = self._in_pos < self._in_len
+            made = self._run(out + done, room - done)
+            done += made
+            if made == 0 and not (had_input and self._in_pos >= self._in_len):
+                if self._in_pos < self._in_len and self._state.block_state != ISAL_BLOCK_FINISH:
+                    raise _DecompressionError(
+                        f"member {self._name!r}: ISA-L made no progress", name=self._name
+                    )
+                break  # finished, or the input ended (a truncated stream)
+        return done
+
+    def decompress_into(self, unsigned char[::1] out, pull=None, Py_ssize_t chunk=1 << 18):
+        """Decode into ``out`` (a writable buffer); return the count.
+
+        Without ``pull``, only from the fed bytes: 0 when more input is needed or the stream
+        has finished. With ``pull``, input is pulled as needed (``pull(chunk)``, ``b""`` at the
+        end): fewer than ``len(out)`` bytes only at the end of the stream or of the input.
+        """
         if out.shape[0] == 0:
             return 0
-        return self._run(&out[0], out.shape[0])
+        if pull is None:
+            return self._run(&out[0], out.shape[0])
+        return self._pull_run(&out[0], out.shape[0], pull, chunk)
 
-    def decompress(self, Py_ssize_t max_length):
-        """Up to ``max_length`` (> 0) decoded bytes from the fed bytes, as a fresh bytes."""
+    def decompress(self, Py_ssize_t max_length, pull=None, Py_ssize_t chunk=1 << 18):
+        """Up to ``max_length`` (> 0) decoded bytes as a fresh bytes (input as for
+        :meth:`decompress_into`)."""
+        cdef Py_ssize_t got
+        cdef PyObject *raw
         if max_length <= 0:
             raise ValueError("max_length must be positive")
         buf = PyBytes_FromStringAndSize(NULL, max_length)
-        cdef Py_ssize_t got = self._run(<unsigned char *>PyBytes_AS_STRING(buf), max_length)
+        if pull is None:
+            got = self._run(<unsigned char *>PyBytes_AS_STRING(buf), max_length)
+        else:
+            got = self._pull_run(<unsigned char *>PyBytes_AS_STRING(buf), max_length, pull, chunk)
         if got == max_length:
             return buf
-        return buf[:got]
+        if got == 0:
+            return b""
+        if got * 2 < max_length:
+            return buf[:got]  # a copy: far smaller than what a shrink in place would keep
+        # Shrink in place: _PyBytes_Resize needs the only reference, which raw takes over.
+        raw = <PyObject *>buf
+        Py_INCREF(buf)
+        buf = None
+        _PyBytes_Resize(&raw, got)
+        result = <object>raw
+        Py_DECREF(result)
+        return result

@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 from fastzips3._codecs.base import Decoder, Pull
 from fastzips3._codecs.registry import make_decoder
-from fastzips3._codecs.zran import Checkpoint, IndexingDeflateDecoder, checkpoint_decoder
+from fastzips3._codecs.zran import (
+    Checkpoint,
+    IndexingDeflateDecoder,
+    checkpoint_decoder,
+    zran_available,
+)
 from fastzips3._engine.engine import SequentialReader
 from fastzips3._engine.pipeline import ReadAhead
 from fastzips3.errors import SizeMismatchError
@@ -31,7 +36,8 @@ class DecodedStream:
     the declared size is where they end, so no check byte is asked past it. ``checkpoint``
     starts a deflate member at an index checkpoint (``raw`` starts at its ``raw_start`` and
     ``produced`` is its ``out_pos``); ``index_spacing`` builds an index while decoding
-    (``indexer.index`` once the stream has ended).
+    (``indexer.index`` once the stream has ended) where checkpoints can be built (the compiled
+    core), and is ignored elsewhere.
     """
 
     def __init__(
@@ -64,19 +70,20 @@ class DecodedStream:
             self._decoder: Decoder = checkpoint_decoder(
                 pull, checkpoint, name=name, backend=deflate_backend
             )
-        elif index_spacing is not None and method == 8:
+        elif index_spacing is not None and method == 8 and zran_available():
             self.indexer = IndexingDeflateDecoder(pull, spacing=index_spacing, name=name)
             self._decoder = self.indexer
         else:
             self._decoder = make_decoder(
                 method, pull, name=name, deflate_backend=deflate_backend, size=size
             )
+        self._from_start = produced == 0
         self._done = False
+        # The decode thread starts at the first chunked read (:meth:`next`); whole reads
+        # (:meth:`take`) and reads into the caller's buffer (:meth:`next_into`) before it
+        # decode on the caller's thread, straight into their final buffer.
+        self._read_ahead = read_ahead
         self._ahead: ReadAhead | None = None
-        if read_ahead:
-            self._ahead = ReadAhead(
-                lambda: self._produce_full(_CHUNK), name=f"fastzips3-decode {name}"
-            )
 
     @staticmethod
     def check_method(method: int, *, name: str) -> None:
@@ -135,8 +142,50 @@ class DecodedStream:
             got += len(more)
         return b"".join(parts)
 
+    @property
+    def fused_crc(self) -> int | None:
+        """The CRC-32 of everything decoded so far, when the decoder computes it as it goes and
+        this stream started at the member's first byte; else None."""
+        return self._decoder.fused_crc if self._from_start else None
+
+    @property
+    def direct(self) -> bool:
+        """True when :meth:`next_into` and :meth:`take` decode straight into the caller's
+        buffer (no decode thread has started)."""
+        return self._ahead is None
+
+    def take(self, want: int) -> bytes:
+        """Exactly ``want`` decoded bytes in one buffer (fewer only at the end), decoded on this
+        thread when no decode thread has started."""
+        if self._ahead is not None:
+            return self.next(want)
+        return self._produce_full(want)
+
+    def next_into(self, out: memoryview) -> int:
+        """Like :meth:`next`, into ``out``; the count, 0 at the verified end."""
+        if self._ahead is not None or self._done:
+            data = self.next(len(out))
+            out[: len(data)] = data
+            return len(data)
+        left = self._size - self.produced
+        if left <= 0:
+            data = self._produce(len(out))
+            out[: len(data)] = data
+            return len(data)
+        got = self._decoder.read_into(out[:left] if len(out) > left else out)
+        if not got:
+            data = self._produce(1)  # b"" once the end is checked (or it raises)
+            out[: len(data)] = data
+            return len(data)
+        self.produced += got
+        return got
+
     def next(self, want: int = _CHUNK) -> bytes:
         """The next decoded chunk; ``b""`` at the verified end."""
+        if self._ahead is None and self._read_ahead and not self._done:
+            self._ahead = ReadAhead(
+                lambda: self._produce_full(_CHUNK), name=f"fastzips3-decode {self._name}"
+            )
         if self._ahead is not None:
             return self._ahead.get()
         return self._produce(want)

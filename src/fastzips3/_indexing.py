@@ -21,8 +21,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from fastzips3._codecs.crc import crc32
 from fastzips3._codecs.deflate import inflate_aligned
-from fastzips3._codecs.isal_raw import Segment, isal_raw
-from fastzips3._codecs.zran import Checkpoint, DeflateIndex, checkpoint_decoder
+from fastzips3._codecs.zran import (
+    Checkpoint,
+    DeflateIndex,
+    Segment,
+    checkpoint_decoder,
+    core_piece,
+    usable,
+    zran_available,
+)
 from fastzips3._decode import DecodedStream
 from fastzips3._engine.diskcache import CachedBlob, DiskCache
 from fastzips3._engine.engine import Engine, SequentialReader
@@ -164,6 +171,11 @@ def build_index(
             f"member {entry.name!r}: checkpoint indexes are for unencrypted deflate members "
             f"(this one is {entry.method_name}{', encrypted' if entry.is_encrypted else ''})"
         )
+    if not zran_available():
+        raise UnsupportedError(
+            f"member {entry.name!r}: building a checkpoint index needs fastzips3's compiled "
+            "core, which is not active here (see fastzips3.core_info())"
+        )
     layout = locate_member(engine, directory, entry)
     raw = engine.sequential(layout.data_start, layout.data_end)
     stream = DecodedStream(
@@ -221,7 +233,7 @@ _worker = threading.local()
 
 
 def _assign_backend(counter: Iterator[int], backend: str | None) -> None:
-    """Give each decoding thread its inflater, where ISA-L cannot be called without the GIL.
+    """Give each decoding thread its inflater, where the compiled core is not active.
 
     python-isal (and zlib-ng) hold the GIL while they inflate, so two such threads run no
     faster than one; the standard library's zlib releases it. Then the first thread takes the
@@ -235,9 +247,11 @@ def _decode_piece(
     entry: ZipEntry, first: Checkpoint, data: list[Segment], want: int, backend: str | None
 ) -> bytes:
     """Decode ``want`` bytes from ``first``, its compressed bytes being ``data``."""
-    raw = isal_raw() if backend in (None, "isal") else None
-    if raw is not None:
-        return raw.inflate(data, want, window=first.window, bits=first.bits, name=entry.name)
+    if backend in (None, "isal") or first.bits:
+        # The compiled core: ISA-L without the GIL, on the received buffers in place.
+        out = core_piece(data, want, first, name=entry.name)
+        if out is not None:
+            return out
     joined = b"".join(memoryview(buf)[lo:hi] for buf, lo, hi in data)
     return _decode_piece_fallback(entry, first, joined, want, backend or _worker.backend)
 
@@ -298,8 +312,9 @@ def iter_parallel(
     The compressed bytes stream in order through the prefetch engine (parallel GETs); each
     piece between two checkpoints is handed to a decoding thread as soon as it has arrived, so
     fetching and decoding overlap. Pieces come out in order; at most ``2 * workers`` are in
-    memory at once. ISA-L decodes without the GIL where it can be called directly (see
-    :mod:`fastzips3._codecs.isal_raw`), so the threads use every core.
+    memory at once. The compiled core's ISA-L decodes without the GIL, so the threads use every
+    core. Without the core, checkpoints inside a byte are skipped (their pieces merge with the
+    one before).
 
     When the whole member is read, its CRC-32 is checked against the archive's before the
     last piece is handed out (:class:`CRCMismatchError`).
@@ -308,7 +323,7 @@ def iter_parallel(
     if end <= start:
         return
     layout = locate_member(engine, directory, entry)
-    points = index.checkpoints
+    points = tuple(cp for cp in index.checkpoints if usable(cp))
     first = max(i for i, cp in enumerate(points) if cp.out_pos <= start)
     jobs: list[tuple[Checkpoint, int, int]] = []  # checkpoint, compressed end, output length
     for i in range(first, len(points)):

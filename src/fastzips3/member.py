@@ -301,6 +301,26 @@ class MemberReader(io.BufferedIOBase):
         self._check_open()
         if size is None or size < 0:
             size = max(0, self._size - self._pos) + 1
+        stream = self._stream
+        left = self._size - self._pos
+        if (
+            size >= left > 0
+            and stream is not None
+            and stream.direct
+            and not self._random
+            and self._buffer_pos >= len(self._buffer)
+        ):
+            # The rest of the member at once: decoded straight into one buffer on this thread.
+            data = stream.take(left)
+            if len(data) < left:
+                raise SizeMismatchError(
+                    f"member {self.name!r} ended at {self._pos + len(data)} of {self._size} bytes",
+                    name=self.name,
+                    expected=self._size,
+                    actual=self._pos + len(data),
+                )
+            self._deliver(data)
+            return data
         chunks: list[bytes] = []
         got = 0
         while got < size:
@@ -362,19 +382,52 @@ class MemberReader(io.BufferedIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Read into ``buffer``; return the count."""
-        data = self.read(len(buffer))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
+        self._check_open()
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view):
+            n = self.readinto1(view[got:])
+            if not n:
+                break
+            got += n
+        return got
 
     def readinto1(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        """Read into ``buffer`` with at most one step; return the count."""
-        data = self.read1(len(buffer))
-        memoryview(buffer).cast("B")[: len(data)] = data
+        """Read into ``buffer`` with at most one step; return the count.
+
+        With the compiled core, a deflate member with no decode thread running ahead is
+        decoded straight into ``buffer``.
+        """
+        self._check_open()
+        view = memoryview(buffer).cast("B")
+        stream = self._stream
+        if (
+            stream is not None
+            and stream.direct
+            and not self._random
+            and self._buffer_pos >= len(self._buffer)
+            and len(view) > 0
+            and self._pos < self._size
+        ):
+            n = stream.next_into(view[: self._size - self._pos])
+            if not n:
+                raise SizeMismatchError(
+                    f"member {self.name!r} ended at {self._pos} of {self._size} bytes",
+                    name=self.name,
+                    expected=self._size,
+                    actual=self._pos,
+                )
+            self._deliver(view[:n])
+            return n
+        data = self.read1(len(view))
+        view[: len(data)] = data
         return len(data)
 
-    def _deliver(self, data: bytes) -> None:
+    def _deliver(self, data: bytes | memoryview) -> None:
         if self._check_crc and self._pos == self._crc_pos:
-            self._crc = crc32(data, self._crc)
+            stream = self._stream
+            if stream is None or stream.fused_crc is None:
+                self._crc = crc32(data, self._crc)  # type: ignore[arg-type]
             self._crc_pos += len(data)
         self._pos += len(data)
         if self._pos >= self._size and not self._random:
@@ -397,8 +450,11 @@ class MemberReader(io.BufferedIOBase):
                     expected=self._size,
                     actual=self._size + len(extra),
                 )
-        if self._check_crc and self._crc_pos == self._size and self._crc != self.entry.crc:
-            raise crc_mismatch(self.entry, self._crc)
+        if self._check_crc and self._crc_pos == self._size:
+            fused = stream.fused_crc if stream is not None else None
+            actual = self._crc if fused is None else fused
+            if actual != self.entry.crc:
+                raise crc_mismatch(self.entry, actual)
         self._checked = True
 
     # --- the random-access path (stored members) ---------------------------------------------

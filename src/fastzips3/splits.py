@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastzips3._codecs.zran import Checkpoint, checkpoint_decoder
+from fastzips3._codecs.zran import Checkpoint, checkpoint_decoder, usable
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
 from fastzips3.errors import DecompressionError
@@ -51,7 +51,10 @@ def member_splits(
     n: int,
     **options: Unpack[OpenOptions],
 ) -> list[MemberSplit]:
-    """About ``n`` splits of ``member`` (at most one per checkpoint), in order."""
+    """About ``n`` splits of ``member`` (at most one per checkpoint), in order.
+
+    Without the compiled core, only checkpoints on a byte boundary start splits.
+    """
     if n < 1:
         raise ValueError("n must be at least 1")
     opened = (
@@ -59,7 +62,7 @@ def member_splits(
     )
     entry = opened.getinfo(member)
     index = opened.index(entry) or opened.build_index(entry)
-    points = index.checkpoints
+    points = [cp for cp in index.checkpoints if usable(cp)]
     step = max(1, -(-len(points) // n))
     chosen = points[::step]
     url = opened.url if isinstance(archive, ZipArchive) else os.fspath(archive)

@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 
 import fastzips3
+from fastzips3._accel import CORE
+from fastzips3.errors import UnsupportedError
 from fastzips3.testing.bigzip import csv_chunks
 from tests.helpers.rawzip import RawMember, build_zip
 from tests.helpers.sources import RecordingSource
 
 MiB = 1 << 20
 SPACING = 1 * MiB
+#: Building a checkpoint index needs the compiled core (zlib's Z_BLOCK from Cython).
+needs_core = pytest.mark.skipif(CORE is None, reason="the compiled core is not active")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +34,7 @@ def archive_path(tmp_path: Path, payload: bytes) -> Path:
     return path
 
 
+@needs_core
 def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
     from fastzips3.sources.local import LocalSource
 
@@ -51,6 +56,7 @@ def test_seek_at_90_percent(archive_path: Path, payload: bytes) -> None:
             assert compressed < 4 * MiB  # one spacing of input, not 90 % of the member
 
 
+@needs_core
 def test_backward_seeks_use_the_index(archive_path: Path, payload: bytes) -> None:
     with fastzips3.open_archive(archive_path) as archive:
         archive.build_index("big.csv", spacing=SPACING)
@@ -62,6 +68,7 @@ def test_backward_seeks_use_the_index(archive_path: Path, payload: bytes) -> Non
             assert f.read() == payload  # from the start, so the CRC is checked too
 
 
+@needs_core
 def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: bytes) -> None:
     with fastzips3.open_archive(archive_path) as archive:
         assert archive.read_parallel("big.csv", workers=2) == payload
@@ -72,6 +79,7 @@ def test_parallel_read_equals_the_sequential_read(archive_path: Path, payload: b
         assert zlib.crc32(b"".join(pieces)) == archive.getinfo("big.csv").crc
 
 
+@needs_core
 def test_read_decodes_in_parallel_once_an_index_is_known(
     archive_path: Path, payload: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +104,7 @@ def test_read_decodes_in_parallel_once_an_index_is_known(
         assert len(calls) == 1
 
 
+@needs_core
 def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes) -> None:
     from fastzips3._indexing import iter_parallel
 
@@ -120,6 +129,7 @@ def test_a_parallel_whole_read_checks_the_crc(archive_path: Path, payload: bytes
         assert b"".join(part) == payload[1 : 3 * MiB]
 
 
+@needs_core
 def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "c.zip"
     path.write_bytes(build_zip([RawMember("big.csv", payload, 8)]))
@@ -134,6 +144,7 @@ def test_a_changed_archive_ignores_its_old_index(tmp_path: Path, payload: bytes)
             assert f.read(100) == other[10 * MiB : 10 * MiB + 100]
 
 
+@needs_core
 def test_a_corrupt_index_is_ignored(archive_path: Path, payload: bytes) -> None:
     import os
 
@@ -193,6 +204,7 @@ def test_index_refused_for_other_methods(archive_path: Path) -> None:
         assert archive.index("s.txt") is None
 
 
+@needs_core
 def test_member_splits_cover_the_member_exactly(archive_path: Path, payload: bytes) -> None:
     fastzips3.clear_archive_cache()
     splits = fastzips3.member_splits(str(archive_path), "big.csv", 7)
@@ -208,6 +220,7 @@ def test_member_splits_cover_the_member_exactly(archive_path: Path, payload: byt
     fastzips3.clear_archive_cache()
 
 
+@needs_core
 def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload: bytes) -> None:
     with fastzips3.open_archive(archive_path, index_while_reading=True) as archive:
         assert archive.index("big.csv") is None
@@ -222,6 +235,7 @@ def test_an_index_is_built_while_reading_when_asked(archive_path: Path, payload:
         assert again.index("big.csv") is not None  # kept on disk for the next process
 
 
+@needs_core
 def test_a_sidecar_carries_indexes_to_another_machine(
     archive_path: Path, payload: bytes, tmp_path: Path
 ) -> None:
@@ -244,6 +258,7 @@ def test_a_sidecar_carries_indexes_to_another_machine(
         assert damaged.load_indexes(str(sidecar)) == 0
 
 
+@needs_core
 def test_open_then_seek_costs_one_get_each(archive_path: Path, payload: bytes) -> None:
     """Found by the benchmark: opening a member scheduled a second GET before the seek."""
     from fastzips3.sources.local import LocalSource
@@ -258,3 +273,17 @@ def test_open_then_seek_costs_one_get_each(archive_path: Path, payload: bytes) -
             f.seek(target)
             assert f.read(MiB) == payload[target : target + MiB]
         assert rec.requests - listing == 2  # the local header's GET, then the checkpoint's
+
+
+@pytest.mark.skipif(CORE is not None, reason="the pure fallback runs without the core")
+def test_without_the_core_indexes_degrade_honestly(archive_path: Path, payload: bytes) -> None:
+    """Building needs the core (a clear UnsupportedError); reading while asked to index still
+    reads, just without an index."""
+    with fastzips3.open_archive(archive_path, index_while_reading=True) as archive:
+        with pytest.raises(UnsupportedError, match="compiled core"):
+            archive.build_index("big.csv")
+        assert archive.read("big.csv") == payload
+        assert archive.index("big.csv") is None
+        with archive.open("big.csv") as f:
+            f.seek(len(payload) * 9 // 10)
+            assert f.read(1000) == payload[len(payload) * 9 // 10 :][:1000]

@@ -42,6 +42,21 @@ class Decoder(ABC):
         """True when the format marks its own end."""
         return True
 
+    @property
+    def fused_crc(self) -> int | None:
+        """The CRC-32 of all output so far when the decoder computes it as it decodes (the
+        compiled core's inflaters), else None: the caller then computes it."""
+        return None
+
+    def read_into(self, out: memoryview) -> int:
+        """Decode into ``out`` (at most its length); the count, 0 only at the end.
+
+        This default copies from :meth:`read`; decoders that can write in place override it.
+        """
+        data = self.read(len(out))
+        out[: len(data)] = data
+        return len(data)
+
 
 class StoredDecoder(Decoder):
     """Method 0: the bytes are the content."""

@@ -1,4 +1,5 @@
-"""Method 8 (deflate) through the fastest installed inflater: isal, zlib-ng, then zlib."""
+"""Method 8 (deflate): the compiled core's ISA-L inflater (GIL released, CRC-32 fused), else the
+fastest installed Python inflater: python-isal, zlib-ng, then zlib."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from fastzips3._accel import CORE
 from fastzips3._codecs.base import IN_CHUNK, Decoder, Pull
-from fastzips3._codecs.isal_raw import isal_raw
-from fastzips3.errors import DecompressionError
+from fastzips3.errors import DecompressionError, UnsupportedError
 
 __all__ = ["BACKENDS", "DeflateDecoder", "available_backends", "best_backend", "inflate_aligned"]
 
@@ -78,9 +79,14 @@ def inflate_aligned(
 class DeflateDecoder(Decoder):
     """Raw deflate (no zlib header), as ZIP stores it.
 
-    With isal (the default where installed), ISA-L is called directly so that inflating
-    releases the GIL (:mod:`fastzips3._codecs.isal_raw`): the threads fetching the next bytes
-    then run while it decodes. Elsewhere, the back-end's ``decompressobj``.
+    With the compiled core (the default where it is built; ``backend`` None or ``"isal"``),
+    ISA-L inflates without the GIL, straight into the caller's buffer for :meth:`read_into`,
+    and computes the output's CRC-32 in the same pass (:attr:`fused_crc`). Elsewhere, the
+    back-end's ``decompressobj``.
+
+    ``zdict`` is the history before the first byte (a checkpoint's window). ``bits`` (1-7, the
+    compiled core only) starts inside a byte: the first pulled byte's top ``bits`` bits are the
+    stream's first bits.
     """
 
     def __init__(
@@ -90,16 +96,28 @@ class DeflateDecoder(Decoder):
         name: str | None = None,
         backend: str | None = None,
         zdict: bytes = b"",
+        bits: int = 0,
     ) -> None:
         super().__init__(pull, name=name)
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"unknown inflater back-end {backend!r}; one of {sorted(BACKENDS)}")
-        chosen = backend or best_backend()
-        raw = isal_raw() if chosen == "isal" else None
-        self._stream = raw.stream(zdict, name=name) if raw is not None and raw.streaming else None
+        self._core: Any = None
         self._obj: Any = None
-        if self._stream is None:
-            loaded = BACKENDS[chosen]()
+        if CORE is not None and (backend in (None, "isal") or bits):
+            self._core = CORE.Inflater(zdict, name=name)
+            if bits:
+                first = pull(1)
+                if not first:
+                    raise DecompressionError(
+                        f"member {name!r}: data ends at a checkpoint", name=name
+                    )
+                self._core.prime(bits, first[0] >> (8 - bits))
+        else:
+            if bits:
+                raise UnsupportedError(
+                    "starting inside a byte needs fastzips3's compiled core (it is not active)"
+                )
+            loaded = BACKENDS[backend or best_backend()]()
             if loaded is None:
                 raise ValueError(f"inflater back-end {backend!r} is not installed")
             factory, self._error = loaded
@@ -108,12 +126,11 @@ class DeflateDecoder(Decoder):
         self._more = False  # the last call was cut at max_length: output may be pending inside
         self._input_done = False
 
-    def _pull_chunk(self) -> bytes:
-        return self._pull(IN_CHUNK)
-
     def read(self, max_length: int) -> bytes:
-        if self._stream is not None:
-            return self._stream.read(max_length, self._pull_chunk)
+        core = self._core
+        if core is not None:
+            out: bytes = core.decompress(max_length, self._pull, IN_CHUNK)
+            return out
         obj = self._obj
         while not obj.eof:
             if not self._pending and not self._more:
@@ -124,7 +141,7 @@ class DeflateDecoder(Decoder):
                     self._input_done = True
                     return b""
             try:
-                out: bytes = obj.decompress(self._pending, max_length)
+                out = obj.decompress(self._pending, max_length)
             except self._error as exc:
                 raise DecompressionError(
                     f"member {self._name!r}: corrupt deflate data ({exc})", name=self._name
@@ -135,8 +152,22 @@ class DeflateDecoder(Decoder):
                 return out
         return b""
 
+    def read_into(self, out: memoryview) -> int:
+        core = self._core
+        if core is None:
+            return super().read_into(out)
+        made: int = core.decompress_into(out, self._pull, IN_CHUNK)
+        return made
+
+    @property
+    def fused_crc(self) -> int | None:
+        if self._core is None:
+            return None
+        crc: int = self._core.crc
+        return crc
+
     @property
     def eof(self) -> bool:
-        if self._stream is not None:
-            return self._stream.finished
+        if self._core is not None:
+            return bool(self._core.finished)
         return bool(self._obj.eof)

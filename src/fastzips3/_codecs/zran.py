@@ -6,160 +6,49 @@ the 32 KiB of output before it (the window back-references may reach into). Deco
 restart there: prime the inflater with the leftover bits, set the window as its dictionary, and
 inflate on.
 
-Python's ``zlib`` module exposes neither block boundaries (``Z_BLOCK``) nor ``inflatePrime``,
-so this module calls the zlib library directly through ``ctypes`` (the same libz CPython's
-``zlib`` links; ctypes releases the GIL during the calls, so decoders on several threads run
-in parallel). Checkpoints at byte-aligned boundaries with an empty window (SOZip's) need none
-of that and use the fastest inflater.
+Python's ``zlib`` module exposes neither block boundaries (``Z_BLOCK``) nor priming, so
+building checkpoints and starting inside a byte need the compiled core (zlib's ``Z_BLOCK`` and
+ISA-L from Cython, without the GIL). Without it (:func:`zran_available` is False), checkpoints
+on a byte boundary (SOZip's, and most built ones) still work through python-isal or zlib with
+the window as a dictionary: :func:`usable` says which.
 
 Pure: no I/O. Errors are :class:`~fastzips3.errors.DecompressionError`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import itertools
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from fastzips3._accel import CORE
 from fastzips3._codecs.base import IN_CHUNK, Decoder, Pull
-from fastzips3.errors import DecompressionError, UnsupportedError
+from fastzips3._codecs.deflate import DeflateDecoder
+from fastzips3.errors import UnsupportedError
 
 __all__ = [
     "WINDOW",
     "Checkpoint",
-    "CheckpointDecoder",
     "DeflateIndex",
     "IndexingDeflateDecoder",
+    "Segment",
     "checkpoint_decoder",
+    "core_piece",
+    "usable",
     "zran_available",
 ]
 
 WINDOW = 32 << 10
 
-_Z_OK = 0
-_Z_STREAM_END = 1
-_Z_BUF_ERROR = -5
-_Z_NO_FLUSH = 0
-_Z_BLOCK = 5
-
-
-class _ZStream(ctypes.Structure):
-    _fields_ = [
-        ("next_in", ctypes.c_void_p),
-        ("avail_in", ctypes.c_uint),
-        ("total_in", ctypes.c_ulong),
-        ("next_out", ctypes.c_void_p),
-        ("avail_out", ctypes.c_uint),
-        ("total_out", ctypes.c_ulong),
-        ("msg", ctypes.c_char_p),
-        ("state", ctypes.c_void_p),
-        ("zalloc", ctypes.c_void_p),
-        ("zfree", ctypes.c_void_p),
-        ("opaque", ctypes.c_void_p),
-        ("data_type", ctypes.c_int),
-        ("adler", ctypes.c_ulong),
-        ("reserved", ctypes.c_ulong),
-    ]
-
-
-@functools.cache
-def _libz() -> Any:
-    name = ctypes.util.find_library("z") or "libz.so.1"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None
-    lib.zlibVersion.restype = ctypes.c_char_p
-    lib.inflateInit2_.argtypes = [
-        ctypes.POINTER(_ZStream),
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-    ]
-    lib.inflate.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int]
-    lib.inflateEnd.argtypes = [ctypes.POINTER(_ZStream)]
-    lib.inflatePrime.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int, ctypes.c_int]
-    lib.inflateSetDictionary.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_char_p, ctypes.c_uint]
-    return lib
+#: A piece of compressed input read in place: ``(buffer, start, end)``.
+Segment = tuple[bytes, int, int]
 
 
 def zran_available() -> bool:
-    """True when the zlib library can be called directly (to build and use checkpoints)."""
-    return _libz() is not None
-
-
-class _RawInflate:
-    """A raw-deflate inflater on zlib's C API: block boundaries, priming, dictionaries."""
-
-    def __init__(self, name: str | None) -> None:
-        lib = _libz()
-        if lib is None:
-            raise UnsupportedError("the zlib library cannot be loaded: no checkpoint index here")
-        self._lib = lib
-        self._name = name
-        self._strm = _ZStream()
-        version = lib.zlibVersion()
-        rc = lib.inflateInit2_(ctypes.byref(self._strm), -15, version, ctypes.sizeof(_ZStream))
-        if rc != _Z_OK:
-            raise DecompressionError(f"zlib inflateInit2 failed ({rc})", name=name)
-        self._open = True
-        self._out: Any = None
-        self.stream_end = False
-
-    def prime(self, bits: int, value: int) -> None:
-        if bits:
-            self._check(self._lib.inflatePrime(ctypes.byref(self._strm), bits, value), "prime")
-
-    def set_dictionary(self, window: bytes) -> None:
-        if window:
-            rc = self._lib.inflateSetDictionary(ctypes.byref(self._strm), window, len(window))
-            self._check(rc, "set dictionary")
-
-    def _check(self, rc: int, what: str) -> None:
-        if rc not in (_Z_OK, _Z_STREAM_END, _Z_BUF_ERROR):
-            msg = self._strm.msg.decode(errors="replace") if self._strm.msg else str(rc)
-            raise DecompressionError(
-                f"member {self._name!r}: corrupt deflate data ({what}: {msg})", name=self._name
-            )
-
-    def inflate(self, data: bytes, max_out: int, *, block: bool) -> tuple[bytes, int, int]:
-        """Inflate from ``data``: (output, input bytes used, data_type).
-
-        ``data`` is read in place (no copy); the output buffer is reused between calls.
-        """
-        if self._out is None or len(self._out) < max_out:
-            self._out = ctypes.create_string_buffer(max(max_out, 64 << 10))
-        out = self._out
-        keep = ctypes.c_char_p(data)  # points into ``data`` itself
-        strm = self._strm
-        strm.next_in = ctypes.cast(keep, ctypes.c_void_p)
-        strm.avail_in = len(data)
-        strm.next_out = ctypes.addressof(out)
-        strm.avail_out = max_out
-        rc = self._lib.inflate(ctypes.byref(strm), _Z_BLOCK if block else _Z_NO_FLUSH)
-        self._check(rc, "inflate")
-        if rc == _Z_STREAM_END:
-            self.stream_end = True
-        used = len(data) - strm.avail_in
-        produced = max_out - strm.avail_out
-        return ctypes.string_at(out, produced), used, strm.data_type
-
-    def ended(self) -> bool:
-        """True once the stream's last block was decoded."""
-        return self.stream_end
-
-    def close(self) -> None:
-        if self._open:
-            self._lib.inflateEnd(ctypes.byref(self._strm))
-            self._open = False
-
-    def __del__(self) -> None:
-        self.close()
+    """True when checkpoints can be built and used at any bit (the compiled core is active)."""
+    return CORE is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +71,11 @@ class Checkpoint:
         return self.in_pos - (1 if self.bits else 0)
 
 
+def usable(checkpoint: Checkpoint) -> bool:
+    """Whether decoding can start at ``checkpoint`` here (inside a byte needs the core)."""
+    return checkpoint.bits == 0 or CORE is not None
+
+
 @dataclass(frozen=True, slots=True)
 class DeflateIndex:
     """Checkpoints of one member, in output order; the first is always at 0."""
@@ -192,7 +86,7 @@ class DeflateIndex:
     spacing: int
 
     def at(self, out_pos: int) -> Checkpoint:
-        """The last checkpoint at or before ``out_pos``."""
+        """The last usable checkpoint (:func:`usable`) at or before ``out_pos``."""
         lo, hi = 0, len(self.checkpoints) - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
@@ -200,6 +94,8 @@ class DeflateIndex:
                 lo = mid
             else:
                 hi = mid - 1
+        while lo > 0 and not usable(self.checkpoints[lo]):
+            lo -= 1
         return self.checkpoints[lo]
 
     _HEAD = struct.Struct("<QQQI")
@@ -242,18 +138,22 @@ class DeflateIndex:
 
 
 class IndexingDeflateDecoder(Decoder):
-    """Raw deflate through zlib's C API that records checkpoints every ``spacing`` output bytes.
+    """Raw deflate through the compiled core's ``Z_BLOCK`` inflater that records checkpoints
+    every ``spacing`` output bytes (CRC-32 fused, :attr:`fused_crc`).
 
     Used to build an index (explicitly, or as a by-product of a full read); ``index`` is set
-    once the stream has been decoded to its end.
+    once the stream has been decoded to its end. Raises :class:`UnsupportedError` without the
+    compiled core.
     """
 
     def __init__(self, pull: Pull, *, spacing: int, name: str | None = None) -> None:
         super().__init__(pull, name=name)
-        self._z = _RawInflate(name)
+        if CORE is None:
+            raise UnsupportedError(
+                "building a checkpoint index needs fastzips3's compiled core (it is not active)"
+            )
+        self._z = CORE.BlockInflater(name=name)
         self._spacing = spacing
-        self._pending = b""
-        self._consumed = 0  # compressed bytes fully handed to zlib so far
         self._produced = 0
         self._window = b""
         self._points = [Checkpoint(0, 0, 0, b"")]
@@ -262,18 +162,22 @@ class IndexingDeflateDecoder(Decoder):
         self.index: DeflateIndex | None = None
 
     def read(self, max_length: int) -> bytes:
-        while not self._z.stream_end:
-            if not self._pending and not self._input_done:
-                self._pending = self._pull(IN_CHUNK)
-                self._input_done = not self._pending
-            out, used, data_type = self._z.inflate(self._pending, max_length, block=True)
-            self._pending = self._pending[used:]
-            self._consumed += used
+        z = self._z
+        while not z.ended:
+            if z.needs_input and not self._input_done:
+                data = self._pull(IN_CHUNK)
+                if data:
+                    z.feed(data)
+                else:
+                    self._input_done = True
+            used_before = z.total_in
+            out: bytes = z.inflate(max_length)
             if out:
                 self._produced += len(out)
                 self._window = (
                     out[-WINDOW:] if len(out) >= WINDOW else (self._window + out)[-WINDOW:]
                 )
+            data_type: int = z.data_type
             at_boundary = data_type & 128 and not data_type & 64
             since = self._produced - self._last
             # Prefer a byte-aligned boundary (the fastest inflater can start there with only a
@@ -285,23 +189,43 @@ class IndexingDeflateDecoder(Decoder):
                 and (aligned or since >= self._spacing * 3 // 2)
             ):
                 self._points.append(
-                    Checkpoint(self._produced, self._consumed, data_type & 7, self._window)
+                    Checkpoint(self._produced, z.total_in, data_type & 7, self._window)
                 )
                 self._last = self._produced
-            if self._z.ended():
+            if z.ended:
                 self.index = DeflateIndex(
-                    tuple(self._points), self._produced, self._consumed, self._spacing
+                    tuple(self._points), self._produced, z.total_in, self._spacing
                 )
-                self._z.close()
             if out:
                 return out
-            if self._input_done and not used:
+            if self._input_done and z.total_in == used_before:
                 return b""  # the input ended before the stream did
         return b""
 
     @property
+    def fused_crc(self) -> int | None:
+        crc: int = self._z.crc
+        return crc
+
+    @property
     def eof(self) -> bool:
-        return self._z.stream_end
+        return bool(self._z.ended)
+
+
+def core_piece(
+    data: Sequence[Segment], size: int, checkpoint: Checkpoint, *, name: str | None = None
+) -> bytes | None:
+    """Exactly ``size`` bytes decoded from ``checkpoint`` by the compiled core (ISA-L, without
+    the GIL, on the segments in place), or None when the core is not active.
+
+    Raises :class:`~fastzips3.errors.DecompressionError` when the data is corrupt or ends
+    early.
+    """
+    if CORE is None:
+        return None
+    views = [memoryview(buf)[lo:hi] for buf, lo, hi in data]
+    out: bytes = CORE.inflate_piece(views, size, checkpoint.window, checkpoint.bits, name=name)
+    return out
 
 
 def checkpoint_decoder(
@@ -309,46 +233,9 @@ def checkpoint_decoder(
 ) -> Decoder:
     """A decoder that starts at ``checkpoint`` (``pull`` starts at its ``raw_start``).
 
-    A byte-aligned checkpoint needs only a dictionary: the fastest inflater (isal) starts
-    there. Others go through zlib's C API to prime the leftover bits.
+    The compiled core starts anywhere; without it, only on a byte boundary (:func:`usable`),
+    else :class:`UnsupportedError`.
     """
-    if checkpoint.bits == 0:
-        from fastzips3._codecs.deflate import DeflateDecoder
-
-        return DeflateDecoder(pull, name=name, backend=backend, zdict=checkpoint.window)
-    return CheckpointDecoder(pull, checkpoint, name=name)
-
-
-class CheckpointDecoder(Decoder):
-    """Raw deflate from a checkpoint: ``pull`` starts at ``checkpoint.raw_start``."""
-
-    def __init__(self, pull: Pull, checkpoint: Checkpoint, *, name: str | None = None) -> None:
-        super().__init__(pull, name=name)
-        self._z = _RawInflate(name)
-        self._pending = b""
-        self._input_done = False
-        if checkpoint.bits:
-            first = pull(1)
-            if not first:
-                raise DecompressionError(f"member {name!r}: data ends at a checkpoint", name=name)
-            self._z.prime(checkpoint.bits, first[0] >> (8 - checkpoint.bits))
-        self._z.set_dictionary(checkpoint.window)
-
-    def read(self, max_length: int) -> bytes:
-        while not self._z.stream_end:
-            if not self._pending and not self._input_done:
-                self._pending = self._pull(IN_CHUNK)
-                self._input_done = not self._pending
-            out, used, _ = self._z.inflate(self._pending, max_length, block=False)
-            self._pending = self._pending[used:]
-            if self._z.ended():
-                self._z.close()
-            if out:
-                return out
-            if self._input_done and not used:
-                return b""
-        return b""
-
-    @property
-    def eof(self) -> bool:
-        return self._z.stream_end
+    return DeflateDecoder(
+        pull, name=name, backend=backend, zdict=checkpoint.window, bits=checkpoint.bits
+    )
