@@ -140,7 +140,13 @@ def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
 def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0
-    assert result.stdout.decode().strip() == f"fastzips3 {fastzips3.__version__}"
+    text = result.stdout.decode().strip()
+    assert text.startswith(f"fastzips3 {fastzips3.__version__} (")
+    core = fastzips3.core_info()
+    if core.compiled:
+        assert f"compiled core on ISA-L {core.isal_version}" in text
+    else:
+        assert "pure-Python implementation" in text
 
 
 def test_help_documents_the_exit_codes() -> None:
