@@ -76,6 +76,22 @@ def inflate_piece(
     name: str | None = None,
 ) -> bytes: ...
 
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int: ...
+
+class Output:
+    def __init__(self, size: int) -> None: ...
+    def inflate_piece(
+        self,
+        segments: _Sequence[_Buffer],
+        offset: int,
+        size: int,
+        window: _Buffer = b"",
+        bits: int = 0,
+        *,
+        name: str | None = None,
+    ) -> int: ...
+    def take(self) -> bytes: ...
+
 class BlockInflater:
     data_type: int
     def __init__(self, *, name: str | None = None) -> None: ...

@@ -5,6 +5,7 @@
 # 32 KiB window) runs on ISA-L without the GIL (inflate_piece), so pieces decode in parallel.
 
 from fastzips3._zlib cimport (
+    crc32_combine as zlib_crc32_combine,
     Z_BLOCK,
     Z_BUF_ERROR,
     Z_OK,
@@ -16,23 +17,15 @@ from fastzips3._zlib cimport (
 )
 
 
-def inflate_piece(segments, Py_ssize_t size, window=b"", int bits=0, *, name=None):
-    """Exactly ``size`` bytes of raw deflate output, decoded from a checkpoint.
-
-    ``segments`` are contiguous buffers that follow one another (read in place, never joined).
-    With ``bits`` (1-7), the first byte's top ``bits`` bits are the first bits of the stream;
-    ``window`` is the output before it. Raises :class:`~fastzips3.errors.DecompressionError`
-    when the data is corrupt or ends before ``size`` bytes came out.
-    """
+cdef uint32_t _piece_into(
+    object segments, unsigned char *out, Py_ssize_t size, object window, int bits, object name
+) except? 0xFFFFFFFF:
+    """Decode exactly ``size`` bytes into ``out`` (see :func:`inflate_piece`); their CRC-32."""
     cdef Inflater inf = Inflater(window, name=name)
     cdef const unsigned char[::1] first
     cdef Py_ssize_t got = 0
-    if size < 0:
-        raise ValueError("size must not be negative")
-    buf = PyBytes_FromStringAndSize(NULL, size)
     if size == 0:
-        return buf
-    cdef unsigned char *out = <unsigned char *>PyBytes_AS_STRING(buf)
+        return 0
     pending = list(segments)
     if bits:
         while pending and len(pending[0]) == 0:
@@ -50,7 +43,7 @@ def inflate_piece(segments, Py_ssize_t size, window=b"", int bits=0, *, name=Non
         inf.feed(seg)
         got += inf._run(out + got, size - got)
         if inf.unused and got < size and not inf.finished:
-            # _run stops early only when it made no progress with input left: cannot happen
+            # _run stops early with input left only when it made no progress: cannot happen
             # for valid data, so say so rather than loop.
             raise _DecompressionError(f"member {name!r}: ISA-L made no progress", name=name)
     if got < size:
@@ -59,7 +52,71 @@ def inflate_piece(segments, Py_ssize_t size, window=b"", int bits=0, *, name=Non
         raise _DecompressionError(
             f"member {name!r}: deflate data ended after {got} of {size} bytes", name=name
         )
+    return inf._state.crc
+
+
+def inflate_piece(segments, Py_ssize_t size, window=b"", int bits=0, *, name=None):
+    """Exactly ``size`` bytes of raw deflate output, decoded from a checkpoint.
+
+    ``segments`` are contiguous buffers that follow one another (read in place, never joined).
+    With ``bits`` (1-7), the first byte's top ``bits`` bits are the first bits of the stream;
+    ``window`` is the output before it. Raises :class:`~fastzips3.errors.DecompressionError`
+    when the data is corrupt or ends before ``size`` bytes came out.
+    """
+    if size < 0:
+        raise ValueError("size must not be negative")
+    buf = PyBytes_FromStringAndSize(NULL, size)
+    _piece_into(segments, <unsigned char *>PyBytes_AS_STRING(buf), size, window, bits, name)
     return buf
+
+
+def crc32_combine(unsigned long crc1, unsigned long crc2, long long len2):
+    """The CRC-32 of A + B from A's CRC, B's CRC and B's length (zlib's ``crc32_combine``)."""
+    if len2 < 0:
+        raise ValueError("len2 must not be negative")
+    return zlib_crc32_combine(crc1, crc2, <long>len2)
+
+
+cdef class Output:
+    """One fresh bytes object that pieces decode into, each at its offset, from several threads
+    (each piece without the GIL); :meth:`take` then hands it out. Until then nobody else holds
+    the object, so filling it in place is safe (as C code fills ``PyBytes_FromStringAndSize(NULL,
+    n)``). Every write is checked to lie inside it."""
+
+    cdef object _buf
+    cdef unsigned char *_ptr
+    cdef Py_ssize_t _size
+    cdef int _busy
+
+    def __init__(self, Py_ssize_t size):
+        if size < 0:
+            raise ValueError("size must not be negative")
+        self._buf = PyBytes_FromStringAndSize(NULL, size)
+        self._ptr = <unsigned char *>PyBytes_AS_STRING(self._buf)
+        self._size = size
+        self._busy = 0
+
+    def inflate_piece(self, segments, Py_ssize_t offset, Py_ssize_t size, window=b"", int bits=0,
+                      *, name=None):
+        """Decode exactly ``size`` bytes into ``[offset, offset + size)`` (as
+        :func:`inflate_piece`); return their CRC-32."""
+        if self._buf is None:
+            raise ValueError("the output was already taken")
+        if offset < 0 or size < 0 or offset > self._size or size > self._size - offset:
+            raise ValueError(f"piece [{offset}, {offset} + {size}) outside the output")
+        self._busy += 1
+        try:
+            return _piece_into(segments, self._ptr + offset, size, window, bits, name)
+        finally:
+            self._busy -= 1
+
+    def take(self):
+        """The filled bytes object (once; no piece may be decoding)."""
+        if self._buf is None or self._busy:
+            raise ValueError("the output was already taken or is still being written")
+        buf, self._buf = self._buf, None
+        self._ptr = NULL
+        return buf
 
 
 cdef class BlockInflater:

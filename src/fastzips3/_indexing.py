@@ -24,9 +24,11 @@ from fastzips3._codecs.deflate import inflate_aligned
 from fastzips3._codecs.zran import (
     Checkpoint,
     DeflateIndex,
+    PieceOutput,
     Segment,
     checkpoint_decoder,
     core_piece,
+    crc32_combine,
     usable,
     zran_available,
 )
@@ -34,7 +36,7 @@ from fastzips3._decode import DecodedStream
 from fastzips3._engine.diskcache import CachedBlob, DiskCache
 from fastzips3._engine.engine import Engine, SequentialReader
 from fastzips3._format.entry import ZipEntry
-from fastzips3._format.plan import Directory
+from fastzips3._format.plan import Directory, MemberLayout
 from fastzips3.errors import DecompressionError, UnsupportedError
 from fastzips3.member import crc_mismatch, locate_member
 from fastzips3.sources.base import ObjectVersion
@@ -45,6 +47,7 @@ __all__ = [
     "build_index",
     "iter_parallel",
     "pack_sidecar",
+    "read_parallel",
     "sozip_index",
     "unpack_sidecar",
 ]
@@ -323,16 +326,7 @@ def iter_parallel(
     if end <= start:
         return
     layout = locate_member(engine, directory, entry)
-    points = tuple(cp for cp in index.checkpoints if usable(cp))
-    first = max(i for i, cp in enumerate(points) if cp.out_pos <= start)
-    jobs: list[tuple[Checkpoint, int, int]] = []  # checkpoint, compressed end, output length
-    for i in range(first, len(points)):
-        cp = points[i]
-        if cp.out_pos >= end:
-            break
-        nxt = points[i + 1] if i + 1 < len(points) else None
-        raw_end = nxt.in_pos if nxt is not None else layout.data_end - layout.data_start
-        jobs.append((cp, raw_end, (nxt.out_pos if nxt else entry.file_size) - cp.out_pos))
+    jobs = _jobs(layout, entry, index, start, end)
     base = layout.data_start
     raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
     received = _Received(raw, jobs[0][0].raw_start, entry.name)
@@ -367,6 +361,89 @@ def iter_parallel(
             future.cancel()
         pool.shutdown(wait=True)
         raw.close()
+
+
+#: A piece to decode: its checkpoint, where its compressed bytes end, its output length.
+_Job = tuple[Checkpoint, int, int]
+
+
+def _jobs(
+    layout: MemberLayout, entry: ZipEntry, index: DeflateIndex, start: int, end: int
+) -> list[_Job]:
+    """The pieces that cover output ``[start, end)``, from the usable checkpoints."""
+    points = tuple(cp for cp in index.checkpoints if usable(cp))
+    first = max(i for i, cp in enumerate(points) if cp.out_pos <= start)
+    jobs: list[_Job] = []
+    for i in range(first, len(points)):
+        cp = points[i]
+        if cp.out_pos >= end:
+            break
+        nxt = points[i + 1] if i + 1 < len(points) else None
+        raw_end = nxt.in_pos if nxt is not None else layout.data_end - layout.data_start
+        jobs.append((cp, raw_end, (nxt.out_pos if nxt else entry.file_size) - cp.out_pos))
+    return jobs
+
+
+def read_parallel(
+    engine: Engine,
+    directory: Directory,
+    entry: ZipEntry,
+    index: DeflateIndex,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    workers: int = 2,
+    backend: str | None = None,
+) -> bytes:
+    """Bytes ``[start, end)`` of the member decoded in parallel (as :func:`iter_parallel`).
+
+    A whole member with the compiled core decodes each piece straight into its place in one
+    output (no join) and checks the CRC-32 from the pieces' fused CRCs, combined.
+    """
+    size = entry.file_size
+    end = size if end is None else min(end, size)
+    if (start, end) != (0, size) or not zran_available() or backend not in (None, "isal"):
+        return b"".join(
+            iter_parallel(
+                engine,
+                directory,
+                entry,
+                index,
+                start=start,
+                end=end,
+                workers=workers,
+                backend=backend,
+            )
+        )
+    if size == 0:
+        return b""
+    layout = locate_member(engine, directory, entry)
+    jobs = _jobs(layout, entry, index, 0, size)
+    base = layout.data_start
+    raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
+    received = _Received(raw, jobs[0][0].raw_start, entry.name)
+    out = PieceOutput(size)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fastzips3-part")
+    pending: deque[tuple[int, Future[int]]] = deque()
+    crc = 0
+    try:
+        for cp, raw_end, want in jobs:
+            data = received.segments(cp.raw_start, raw_end)
+            pending.append((want, pool.submit(out.decode, data, cp, want, name=entry.name)))
+            if len(pending) >= 2 * workers:
+                length, future = pending.popleft()
+                crc = crc32_combine(crc, future.result(), length)
+        while pending:
+            length, future = pending.popleft()
+            crc = crc32_combine(crc, future.result(), length)
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        raw.close()
+    if crc != entry.crc:
+        raise crc_mismatch(entry, crc)
+    return out.take()
 
 
 class _Received:

@@ -23,6 +23,7 @@ from fastzips3._indexing import (
     build_index,
     iter_parallel,
     pack_sidecar,
+    read_parallel,
     sozip_index,
     unpack_sidecar,
 )
@@ -299,7 +300,18 @@ class ZipArchive:
         workers: int | None = None,
     ) -> bytes:
         """Bytes ``[start, end)`` of a deflate member (default: all), decoded in parallel."""
-        return b"".join(self.iter_parallel(member, start=start, end=end, workers=workers))
+        self._check_open()
+        entry = self.getinfo(member) if isinstance(member, str) else member
+        return read_parallel(
+            self._engine,
+            self._directory,
+            entry,
+            self.index(entry) or self.build_index(entry),
+            start=start,
+            end=end,
+            workers=workers or os.cpu_count() or 2,
+            backend=self._deflate_backend,
+        )
 
     def raw_stream(self, start: int, end: int) -> SequentialReader:
         """Object bytes ``[start, end)`` streamed in order (prefetched, pinned, retried)."""
@@ -319,7 +331,7 @@ class ZipArchive:
         """
         entry = self.getinfo(member) if isinstance(member, str) else member
         if entry.file_size >= _PARALLEL_READ_FROM and self.index(entry) is not None:
-            return b"".join(self.iter_parallel(entry))
+            return self.read_parallel(entry)
         with self.open(entry, password=password) as f:
             return f.read()
 

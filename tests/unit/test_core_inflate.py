@@ -302,3 +302,24 @@ def test_no_ctypes_in_the_package() -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not any(n.split(".")[0] == "ctypes" for n in names), path
+
+
+@needs_core
+def test_output_takes_pieces_in_place_and_checks_bounds() -> None:
+    assert CORE is not None
+    data = _data(12, 100_000)
+    comp = _deflate(data)
+    out = CORE.Output(len(data) + 3)
+    assert out.inflate_piece([comp], 3, len(data), name="m") == zlib.crc32(data)
+    with pytest.raises(ValueError, match="outside the output"):
+        out.inflate_piece([comp], 4, len(data))
+    with pytest.raises(ValueError, match="outside the output"):
+        out.inflate_piece([comp], -1, 1)
+    taken = out.take()
+    assert taken[3:] == data and len(taken) == len(data) + 3
+    with pytest.raises(ValueError, match="taken"):
+        out.take()
+    with pytest.raises(ValueError, match="taken"):
+        out.inflate_piece([comp], 0, 1)
+    combined = CORE.crc32_combine(zlib.crc32(b"ab"), zlib.crc32(b"cde"), 3)
+    assert combined == zlib.crc32(b"abcde")

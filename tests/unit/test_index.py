@@ -88,13 +88,13 @@ def test_read_decodes_in_parallel_once_an_index_is_known(
     monkeypatch.setattr(fastzips3.archive, "_PARALLEL_READ_FROM", 1 * MiB)
     with fastzips3.open_archive(archive_path) as archive:
         calls: list[object] = []
-        parallel = archive.iter_parallel
+        parallel = archive.read_parallel
 
         def spy(member: object, **kwargs: object) -> object:
             calls.append(member)
             return parallel(member, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(archive, "iter_parallel", spy)
+        monkeypatch.setattr(archive, "read_parallel", spy)
         assert archive.read("big.csv") == payload  # no index yet: sequential
         assert not calls
         archive.build_index("big.csv", spacing=SPACING)
@@ -102,6 +102,23 @@ def test_read_decodes_in_parallel_once_an_index_is_known(
         assert len(calls) == 1
         assert archive.read("s.txt") == b"s"  # stored: never parallel
         assert len(calls) == 1
+
+
+@needs_core
+def test_a_parallel_read_into_one_output_checks_the_combined_crc(
+    archive_path: Path, payload: bytes
+) -> None:
+    from fastzips3._indexing import read_parallel
+
+    with fastzips3.open_archive(archive_path) as archive:
+        index = archive.build_index("big.csv", spacing=SPACING)
+        entry = archive.getinfo("big.csv")
+        args = (archive._engine, archive._directory)
+        assert read_parallel(*args, entry, index, workers=2) == payload
+        assert read_parallel(*args, entry, index, start=5, end=3 * MiB) == payload[5 : 3 * MiB]
+        lying = entry._replace(crc=entry.crc ^ 1)
+        with pytest.raises(fastzips3.errors.CRCMismatchError, match="CRC-32"):
+            read_parallel(*args, lying, index, workers=2)
 
 
 @needs_core

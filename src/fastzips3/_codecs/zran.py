@@ -33,9 +33,11 @@ __all__ = [
     "Checkpoint",
     "DeflateIndex",
     "IndexingDeflateDecoder",
+    "PieceOutput",
     "Segment",
     "checkpoint_decoder",
     "core_piece",
+    "crc32_combine",
     "usable",
     "zran_available",
 ]
@@ -226,6 +228,40 @@ def core_piece(
     views = [memoryview(buf)[lo:hi] for buf, lo, hi in data]
     out: bytes = CORE.inflate_piece(views, size, checkpoint.window, checkpoint.bits, name=name)
     return out
+
+
+class PieceOutput:
+    """A member's whole content as one bytes object that pieces decode into, in place, from
+    several threads (the compiled core: ISA-L without the GIL); each piece's CRC-32 comes back
+    to be combined (:func:`crc32_combine`). Needs the core (:func:`zran_available`)."""
+
+    def __init__(self, size: int) -> None:
+        if CORE is None:
+            raise UnsupportedError("decoding into one output needs fastzips3's compiled core")
+        self._out = CORE.Output(size)
+
+    def decode(
+        self, data: Sequence[Segment], checkpoint: Checkpoint, size: int, *, name: str | None
+    ) -> int:
+        """Decode ``size`` bytes from ``checkpoint`` to their place; their CRC-32."""
+        views = [memoryview(buf)[lo:hi] for buf, lo, hi in data]
+        crc: int = self._out.inflate_piece(
+            views, checkpoint.out_pos, size, checkpoint.window, checkpoint.bits, name=name
+        )
+        return crc
+
+    def take(self) -> bytes:
+        """The filled content (once every piece is done)."""
+        out: bytes = self._out.take()
+        return out
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from A's CRC, B's CRC and B's length."""
+    if CORE is not None:
+        combined: int = CORE.crc32_combine(crc1, crc2, len2)
+        return combined
+    raise UnsupportedError("crc32_combine needs fastzips3's compiled core")
 
 
 def checkpoint_decoder(
