@@ -10,14 +10,17 @@ read returns as soon as the first piece of the first response is in, not when a 
   chunk, not the whole window.
 - **Memory is capped**: bytes fetched but not yet read never exceed ``max_ahead``.
 - **Backpressure.** GETs start ``max_ahead`` ahead, but a response is read on only while the
-  bytes received and not yet read stay under ``max_buffered`` and its own unread bytes under
-  ``max_held``; past that it waits (TCP holds the rest) until the reader catches up. The
-  response the reader is waiting on never waits. A reader slower than the network (a decoder,
-  a busy caller) then holds a few chunks in memory rather than the whole window, and each
-  worker thread (with its own malloc arena, kept at its high-water mark) holds at most
-  ``max_held`` of them. Measured on a 1 GiB member through a 30 ms / 100 MB/s proxy, read with
-  ``f.read(8 MiB)`` in a fresh process (benchmarks/rss_stream.py): deflate peak RSS
-  147-180 MB before, stored 155-188 MB before.
+  bytes received and not yet read stay under ``max_buffered``, and the unread bytes its
+  worker thread fetched (this response and its earlier ones) under ``max_held``; past that it
+  waits (TCP holds the rest) until the reader catches up. The response the reader is waiting
+  on never waits. A reader slower than the network (a decoder, a busy caller) then has a few
+  chunks in memory rather than the whole window. The per-thread bound matters because glibc
+  gives each thread its own malloc arena and keeps an arena at its high-water mark (up to
+  twice the mmap threshold, which a caller's 8 MiB reads raise to 8 MiB). A 1 GiB member
+  through a 30 ms / 100 MB/s proxy, read with ``f.read(8 MiB)`` in a fresh process
+  (benchmarks/rss_stream.py): peak RSS 160-174 -> 146 MB stored, 159-173 -> 112-119 MB
+  deflate, at the same speed. (Stored: the caller's read gathers a whole chunk's pieces,
+  all from one worker's arena, before it joins them; that keeps each arena at 8 MiB.)
 - **Closing cancels**: workers stop within one piece, close their responses, and the threads are
   joined before :meth:`Prefetcher.close` returns.
 """
@@ -48,8 +51,8 @@ class PrefetchConfig:
 
     ``chunk_size`` bytes per GET, at most ``concurrency`` GETs in flight, at most ``max_ahead``
     bytes requested ahead of the reader; the first ``initial_ahead`` bytes go out at once.
-    Responses pause while ``max_buffered`` bytes wait unread in all, or ``max_held`` in one
-    (None: three chunks, and half a chunk).
+    Responses pause while ``max_buffered`` bytes wait unread in all, or ``max_held`` fetched by
+    one worker thread (None: three chunks, and half a chunk).
     """
 
     chunk_size: int = 8 << 20
@@ -74,7 +77,7 @@ class PrefetchConfig:
 
     @property
     def held_cap(self) -> int:
-        """Unread bytes of one response past which it pauses."""
+        """Unread bytes fetched by one worker thread past which its response pauses."""
         if self.max_held is not None:
             return self.max_held
         return max(_LATER_PIECE, self.chunk_size // 2)
@@ -84,16 +87,29 @@ class PrefetchConfig:
 class _Chunk:
     start: int
     end: int
-    #: Woken when this chunk's response may read on (shares the prefetcher's lock).
-    wake: threading.Condition
     pieces: deque[bytes] = field(default_factory=deque)
     received: int = 0
     #: Bytes in ``pieces``.
     held: int = 0
-    #: The worker waits for the reader (backpressure).
-    paused: bool = False
     done: bool = False
     error: BaseException | None = None
+    owner: _Worker | None = None
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One fetching thread: the chunks it fetched that still hold unread bytes."""
+
+    #: Woken when the worker may read on (shares the prefetcher's lock).
+    wake: threading.Condition
+    chunks: list[_Chunk] = field(default_factory=list)
+    #: Waiting for the reader (backpressure).
+    paused: bool = False
+
+    @property
+    def held(self) -> int:
+        """Bytes this worker fetched that the reader has not read yet."""
+        return sum(chunk.held for chunk in self.chunks)
 
 
 class Prefetcher:
@@ -127,6 +143,7 @@ class Prefetcher:
         self._active_workers = 0
         #: Bytes received and not read yet, in all chunks.
         self._buffered = 0
+        self._workers: list[_Worker] = []
         self._schedule()
 
     # --- scheduling -------------------------------------------------------------------------
@@ -150,7 +167,7 @@ class Prefetcher:
                 start = self._scheduled_end
                 left = self.end - start
                 size = left if left <= cfg.chunk_size else cfg.chunk_size
-                chunk = _Chunk(start, start + size, threading.Condition(self._lock))
+                chunk = _Chunk(start, start + size)
                 self._chunks.append(chunk)
                 self._queue.append(chunk)
                 self._scheduled_end = chunk.end
@@ -164,26 +181,32 @@ class Prefetcher:
                 thread.start()
 
     def _worker(self) -> None:
+        me = _Worker(threading.Condition(self._lock))
+        with self._cond:
+            self._workers.append(me)
         while True:
             with self._cond:
                 if self._closed or not self._queue:
                     self._active_workers -= 1
+                    self._workers.remove(me)
                     self._cond.notify_all()
                     return
                 chunk = self._queue.popleft()
-            self._fetch(chunk)
+                chunk.owner = me
+                me.chunks = [c for c in me.chunks if c.held] + [chunk]
+            self._fetch(chunk, me)
 
-    def _fetch(self, chunk: _Chunk) -> None:
+    def _fetch(self, chunk: _Chunk, me: _Worker) -> None:
         stream: RangeStream | None = None
         try:
             stream = self._open_range(chunk.start, chunk.end)
             want = chunk.end - chunk.start
             while chunk.received < want:
                 with self._cond:
-                    while self._must_pause(chunk):
-                        chunk.paused = True
-                        chunk.wake.wait(timeout=1.0)
-                    chunk.paused = False
+                    while self._must_pause(me):
+                        me.paused = True
+                        me.wake.wait(timeout=1.0)
+                    me.paused = False
                 if self._closed:
                     return
                 step = _LATER_PIECE if chunk.received else _PIECE
@@ -210,21 +233,28 @@ class Prefetcher:
                 chunk.done = True
                 self._cond.notify_all()
 
-    def _must_pause(self, chunk: _Chunk) -> bool:
-        """Whether ``chunk``'s response waits for the reader. Called with the lock held."""
-        if self._closed or not chunk.held:
-            return False  # nothing of it waits unread: the reader may be waiting on it
-        cfg = self._config
-        return chunk.held >= cfg.held_cap or self._buffered >= cfg.buffered_cap
+    def _must_pause(self, worker: _Worker) -> bool:
+        """Whether ``worker`` waits for the reader. Called with the lock held.
 
-    def _release(self, chunk: _Chunk) -> None:
-        """Wake paused responses that may read on. Called with the lock held."""
-        if chunk.paused and not self._must_pause(chunk):
-            chunk.wake.notify()
+        A worker with nothing unread never waits: the reader may be waiting on its response
+        (a worker's earlier chunks come before its current one, so the reader has read them).
+        """
+        if self._closed:
+            return False
+        held = worker.held
+        if not held:
+            return False
+        cfg = self._config
+        return held >= cfg.held_cap or self._buffered >= cfg.buffered_cap
+
+    def _release(self, owner: _Worker | None) -> None:
+        """Wake paused workers that may read on. Called with the lock held."""
+        if owner is not None and owner.paused and not self._must_pause(owner):
+            owner.wake.notify()
         if self._buffered < self._config.buffered_cap:
-            for other in self._chunks:
-                if other.paused and other is not chunk and not self._must_pause(other):
-                    other.wake.notify()
+            for worker in self._workers:
+                if worker.paused and worker is not owner and not self._must_pause(worker):
+                    worker.wake.notify()
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -270,8 +300,10 @@ class Prefetcher:
             was_full = self._buffered >= self._config.buffered_cap
             chunk.held -= len(piece)
             self._buffered -= len(piece)
-            if chunk.paused or (was_full and self._buffered < self._config.buffered_cap):
-                self._release(chunk)
+            owner = chunk.owner
+            paused = owner is not None and owner.paused
+            if paused or (was_full and self._buffered < self._config.buffered_cap):
+                self._release(owner)
         self.pos += len(piece)
         self._schedule()
         return piece
@@ -283,8 +315,8 @@ class Prefetcher:
                 return
             self._closed = True
             self._queue.clear()
-            for chunk in self._chunks:
-                chunk.wake.notify_all()
+            for worker in self._workers:
+                worker.wake.notify_all()
             self._chunks.clear()
             self._cond.notify_all()
         for thread in self._threads:
