@@ -34,7 +34,7 @@ def directory_entries(
     encoding: str | None,
     ascii_ok: bool,
     cd_start: int,
-) -> tuple[list[_Any], tuple[int, ...]]:
+) -> tuple[tuple[_Any, ...], tuple[int, ...]]:
     """The entries of the central directory in ``buf[pos:stop]`` and the sorted header offsets."""
 
 # --- end directory ---

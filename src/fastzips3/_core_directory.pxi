@@ -7,9 +7,9 @@
 # together. Every read is checked against the buffer's length first.
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.object cimport PyTypeObject
-from cpython.ref cimport Py_INCREF
-from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, qsort, realloc
@@ -29,6 +29,8 @@ cdef extern from "Python.h":
     # A new str of ``size`` characters up to ``maxchar``, to be filled in before use.
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object op)
+    # The item array of a tuple (or list).
+    PyObject **PySequence_Fast_ITEMS(object o)
 
 cdef enum:
     _EOCD_SIZE = 22
@@ -212,6 +214,20 @@ cdef inline void _put(object entry, Py_ssize_t index, object value):
     PyTuple_SET_ITEM(entry, index, value)
 
 
+cdef tuple _steal_into_tuple(PyObject **items, Py_ssize_t count):
+    """A tuple of ``items[:count]``, taking over their references (none is touched)."""
+    result = PyTuple_New(count)
+    if count:
+        memcpy(PySequence_Fast_ITEMS(result), items, count * sizeof(PyObject *))
+    return result
+
+
+cdef void _release(PyObject **items, Py_ssize_t count) noexcept:
+    cdef Py_ssize_t i
+    for i in range(count):
+        Py_XDECREF(items[i])
+
+
 def directory_entries(
     const unsigned char[::1] buf not None,
     Py_ssize_t pos,
@@ -226,13 +242,17 @@ def directory_entries(
     bint ascii_ok,
     long long cd_start,
 ):
-    """Every entry of the central directory in ``buf[pos:stop]``, and the sorted distinct local
-    header offsets below ``cd_start``: ``(entries, header_offsets)``.
+    """Every entry of the central directory in ``buf[pos:stop]`` (a tuple), and the sorted
+    distinct local header offsets below ``cd_start``: ``(entries, header_offsets)``.
 
     The twin of ``entry.entries_from_directory`` (same arguments; ``buf[0]`` is at ``offset``
     in the object), plus the ``header_offsets`` of ``Directory``. ``entry_type`` is ``ZipEntry``
     (a 14-field named tuple), built here without a call per entry; ``encoding`` is the canonical
     ``metadata_encoding`` or None, and ``ascii_ok`` says whether it decodes ASCII as ASCII.
+
+    The entries tuple is not tracked by the garbage collector: it holds only entries, which
+    hold only str, int, bytes and untracked date tuples, so it can never be part of a cycle
+    (CPython untracks such a tuple itself, but only after a collection has scanned all of it).
     """
     cdef Py_ssize_t n = buf.shape[0]
     if pos < 0 or stop > n:
@@ -264,11 +284,16 @@ def directory_entries(
     cdef uint64_t *offsets = NULL
     cdef Py_ssize_t offsets_count = 0, offsets_capacity = 0
     cdef uint64_t *grown
+    # The entries, owned here until they become the tuple: a list would cost a copy and its
+    # collection passes (each touching every entry).
+    cdef PyObject **items = NULL
+    cdef PyObject **grown_items
+    cdef Py_ssize_t items_capacity = 0
+    cdef Py_ssize_t items_count = 0
     cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
     date_time = None
     cdef dict stamps = {}
     external_attr = 0
-    entries = []
     try:
         while pos < stop:
             if count >= declared and not (pos + 4 <= n and _signature(base + pos, 1, 2)):
@@ -408,11 +433,28 @@ def directory_entries(
             # a cycle, so the collector need not scan it (CPython untracks such tuples itself,
             # but only once a collection has looked at each of them).
             PyObject_GC_UnTrack(entry)
-            entries.append(entry)
+            if items_count == items_capacity:
+                # A first guess of the declared count (bounded by what the bytes can hold)
+                items_capacity = items_capacity * 2 if items_capacity else (
+                    <Py_ssize_t>min(declared, <unsigned long long>((stop - pos) // _CDH_SIZE))
+                    + 16
+                )
+                grown_items = <PyObject **>realloc(items, items_capacity * sizeof(PyObject *))
+                if grown_items == NULL:
+                    raise MemoryError()
+                items = grown_items
+            Py_INCREF(entry)
+            items[items_count] = <PyObject *>entry
+            items_count += 1
             pos = end
             count += 1
+        entries = _steal_into_tuple(items, items_count)
+        items_count = 0  # the tuple owns them now
+        PyObject_GC_UnTrack(entries)
         return entries, _sorted_distinct(offsets, offsets_count)
     finally:
+        _release(items, items_count)
+        free(items)
         free(offsets)
         if paused:
             PyGC_Enable()

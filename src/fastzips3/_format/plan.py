@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -401,11 +402,12 @@ class DirectoryPlan:
 
     def _parse_entries(
         self, cd_start: int, cd_end: int, base_offset: int, declared: int
-    ) -> tuple[list[ZipEntry], tuple[int, ...]]:
+    ) -> tuple[Sequence[ZipEntry], tuple[int, ...]]:
         """The entries, and the sorted distinct local header offsets before ``cd_start``."""
         offset = self._window_start
         if self._core is not None:
-            found: tuple[list[ZipEntry], tuple[int, ...]] = self._core.directory_entries(
+            # A tuple, not tracked by the garbage collector: ``tuple()`` below keeps it as is.
+            found: tuple[tuple[ZipEntry, ...], tuple[int, ...]] = self._core.directory_entries(
                 self._window,
                 cd_start - offset,
                 cd_end - offset,
