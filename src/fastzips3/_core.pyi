@@ -37,6 +37,11 @@ def directory_entries(
 ) -> tuple[tuple[_Any, ...], tuple[int, ...]]:
     """The entries of the central directory in ``buf[pos:stop]`` and the sorted header offsets."""
 
+def build_zipinfos(
+    entries: _Any, cls: type[_Any], raw: object, encoding: str | None, alt_sep: str | None
+) -> list[_Any]:
+    """One ``cls`` (a slotted zipfile.ZipInfo subclass) per ZipEntry, filled as zipfile does."""
+
 # --- end directory ---
 
 # --- inflate (_core_inflate.pxi) -------------------------------------------------------------

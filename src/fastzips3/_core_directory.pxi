@@ -9,6 +9,7 @@
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
@@ -209,7 +210,7 @@ cdef object _decode_name(const unsigned char *raw, Py_ssize_t n, uint16_t flags,
     return PyUnicode_Decode(<const char *>raw, n, "cp437", NULL)
 
 
-cdef inline void _put(object entry, Py_ssize_t index, object value):
+cdef inline void _put(object entry, Py_ssize_t index, object value) noexcept:
     Py_INCREF(value)
     PyTuple_SET_ITEM(entry, index, value)
 
@@ -456,5 +457,129 @@ def directory_entries(
         _release(items, items_count)
         free(items)
         free(offsets)
+        if paused:
+            PyGC_Enable()
+
+
+# --- zipfile.ZipInfo objects for fastzips3.ZipFile -----------------------------------------------
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    int T_OBJECT_EX
+    int READONLY
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    Py_ssize_t PyUnicode_FindChar(
+        object text, Py_UCS4 ch, Py_ssize_t start, Py_ssize_t end, int direction
+    ) except -2
+
+from types import MemberDescriptorType as _MemberDescriptorType
+
+#: The ZipInfo slots build_zipinfos fills, in the order of its offsets array.
+_ZIPINFO_SLOTS = (
+    "orig_filename", "filename", "date_time", "compress_type", "_compresslevel", "comment",
+    "extra", "create_system", "flag_bits", "external_attr", "header_offset", "CRC",
+    "compress_size", "file_size", "_fz_index", "_fz_raw",
+)
+cdef enum:
+    _ZI_SLOTS = 16
+cdef enum:
+    _ZI_ORIG = 0
+    _ZI_NAME, _ZI_DATE, _ZI_METHOD, _ZI_LEVEL, _ZI_COMMENT, _ZI_EXTRA, _ZI_SYSTEM, \
+        _ZI_FLAGS, _ZI_EXTERNAL, _ZI_OFFSET, _ZI_CRC, _ZI_CSIZE, _ZI_SIZE, _ZI_INDEX, _ZI_RAW
+
+
+cdef Py_ssize_t _slot_offset(type cls, str name) except -1:
+    """Where instances of ``cls`` keep the writable object slot ``name`` (as its descriptor
+    says), checked to lie inside the instance."""
+    descriptor = None
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None:
+            break
+    if type(descriptor) is not _MemberDescriptorType:
+        raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    cdef PyMemberDef *member = (<PyMemberDescrObject *><PyObject *>descriptor).d_member
+    if (
+        member.type != T_OBJECT_EX
+        or member.flags & READONLY
+        or member.offset < <Py_ssize_t>sizeof(PyObject)
+        or member.offset + <Py_ssize_t>sizeof(PyObject *) > cls.__basicsize__
+        or member.offset % <Py_ssize_t>sizeof(PyObject *)
+    ):
+        raise TypeError(f"{cls.__name__}.{name} is not a writable object slot")
+    return member.offset
+
+
+cdef inline void _fill_slot(object obj, Py_ssize_t offset, object value) noexcept:
+    # What the slot's descriptor does on assignment, for an instance whose slots are all empty.
+    Py_INCREF(value)
+    (<PyObject **>((<char *><PyObject *>obj) + offset))[0] = <PyObject *>value
+
+
+def build_zipinfos(entries, type cls not None, raw, encoding, alt_sep):
+    """One ``cls`` (a slotted ``zipfile.ZipInfo`` subclass) per ZipEntry of ``entries``, as
+    ``_zipfile._fill_infos`` fills them: a list.
+
+    The twin of that loop, without a call per field: each instance is allocated as
+    ``object.__new__`` does and its slots are written where their descriptors say (checked
+    once per call). ``raw`` goes to every ``_fz_raw``; ``encoding`` (``metadata_encoding`` or
+    None) re-decodes the raw names not flagged UTF-8; ``alt_sep`` (``os.altsep``-like, or None)
+    becomes "/" in ``filename``, which also ends at the first NUL, as in zipfile.
+    """
+    cdef Py_ssize_t offsets[_ZI_SLOTS]
+    cdef Py_ssize_t i, k, n, cut
+    cdef PyTypeObject *tp = <PyTypeObject *>cls
+    if len(_ZIPINFO_SLOTS) != _ZI_SLOTS or _ZI_RAW != _ZI_SLOTS - 1:
+        raise AssertionError("_ZIPINFO_SLOTS and _ZI_SLOTS disagree")
+    if cls.__new__ is not object.__new__:
+        raise TypeError(f"{cls.__name__} must use object.__new__")
+    for k in range(_ZI_SLOTS):
+        offsets[k] = _slot_offset(cls, _ZIPINFO_SLOTS[k])
+    cdef tuple items = entries if type(entries) is tuple else tuple(entries)
+    n = len(items)
+    infos = PyList_New(n)
+    cdef bint paused = PyGC_Disable()
+    try:
+        for i in range(n):
+            entry = items[i]
+            if not isinstance(entry, tuple) or len(<tuple>entry) != _ENTRY_FIELDS:
+                raise TypeError(f"entry {i} is not a ZipEntry")
+            (name, file_size, compress_size, compress_type, crc, date_time, comment,
+             header_offset, flag_bits, extra, raw_name, external_attr, create_system,
+             position) = <tuple>entry
+            if encoding is not None and not (flag_bits & _FLAG_UTF8):
+                name = raw_name.decode(encoding)
+            info = PyType_GenericAlloc(tp, 0)
+            _fill_slot(info, offsets[_ZI_ORIG], name)
+            cut = PyUnicode_FindChar(name, 0, 0, len(<str>name), 1)
+            if cut >= 0:  # zipfile cuts names at the first NUL (a trick of old viruses)
+                name = (<str>name)[:cut]
+            if alt_sep is not None and alt_sep in name:
+                name = (<str>name).replace(alt_sep, "/")
+            _fill_slot(info, offsets[_ZI_NAME], name)
+            _fill_slot(info, offsets[_ZI_DATE], date_time)
+            _fill_slot(info, offsets[_ZI_METHOD], compress_type)
+            _fill_slot(info, offsets[_ZI_LEVEL], None)
+            _fill_slot(info, offsets[_ZI_COMMENT], comment)
+            _fill_slot(info, offsets[_ZI_EXTRA], extra)
+            _fill_slot(info, offsets[_ZI_SYSTEM], create_system)
+            _fill_slot(info, offsets[_ZI_FLAGS], flag_bits)
+            _fill_slot(info, offsets[_ZI_EXTERNAL], external_attr)
+            _fill_slot(info, offsets[_ZI_OFFSET], header_offset)
+            _fill_slot(info, offsets[_ZI_CRC], crc)
+            _fill_slot(info, offsets[_ZI_CSIZE], compress_size)
+            _fill_slot(info, offsets[_ZI_SIZE], file_size)
+            _fill_slot(info, offsets[_ZI_INDEX], position)
+            _fill_slot(info, offsets[_ZI_RAW], raw)
+            Py_INCREF(info)
+            PyList_SET_ITEM(infos, i, info)
+        return infos
+    finally:
         if paused:
             PyGC_Enable()

@@ -42,6 +42,7 @@ from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from fastzips3._accel import CORE
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
 from fastzips3.errors import (
@@ -81,6 +82,8 @@ _RAW_SLOTS: tuple[Any, ...] = tuple(
         "create_version", "extract_version", "reserved", "volume", "internal_attr", "_raw_time"
     )
 )  # fmt: skip
+#: zipfile turns ``os.sep`` into "/" in names (where it is not "/" already).
+_ALT_SEP = os.sep if os.sep != "/" else None
 _FLAG_ENCRYPTED = 0x1
 _FLAG_UTF8 = 0x800
 _READ_COMPRESSIONS = frozenset(
@@ -190,6 +193,12 @@ def _build_infos(
     entries: Sequence[ZipEntry], raw: _RawFields, metadata_encoding: str | None
 ) -> list[ZipInfo]:
     """One ZipInfo per entry, as zipfile's ``_RealGetContents`` would fill it."""
+    if CORE is not None:
+        # The same loop in the compiled core: slots written where their descriptors say.
+        built: list[ZipInfo] = CORE.build_zipinfos(
+            entries, ZipInfo, raw, metadata_encoding, _ALT_SEP
+        )
+        return built
     infos: list[ZipInfo] = []
     append = infos.append
     # ZipInfo objects are tracked by the garbage collector, which would otherwise scan the
@@ -214,7 +223,7 @@ def _fill_infos(
 ) -> None:
     new = object.__new__
     cls = ZipInfo
-    alt_sep = os.sep if os.sep != "/" else None
+    alt_sep = _ALT_SEP
     for (name, file_size, compress_size, compress_type, crc, date_time, comment,
          header_offset, flag_bits, extra, raw_name, external_attr, create_system,
          position) in entries:  # fmt: skip

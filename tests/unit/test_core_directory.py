@@ -327,3 +327,70 @@ def test_compiled_entries_are_plain_zip_entries() -> None:
         assert entry._asdict() == pure[entry.position]._asdict()
         assert sys.getrefcount(entry) >= 2
     assert compiled[1].is_dir() and not compiled[0].is_dir()
+
+
+def _zipinfo_fields(info: zipfile.ZipInfo) -> dict[str, object]:
+    """Every slot a listing fills (the lazily read raw fields left out)."""
+    names = (
+        "orig_filename", "filename", "date_time", "compress_type", "_compresslevel", "comment",
+        "extra", "create_system", "flag_bits", "external_attr", "header_offset", "CRC",
+        "compress_size", "file_size", "_fz_index", "_fz_raw",
+    )  # fmt: skip
+    return {name: getattr(info, name) for name in names}
+
+
+@needs_core
+@pytest.mark.parametrize("encoding", [None, "cp437", "shift_jis"])
+def test_compiled_zipinfos_match_the_python_loop(encoding: str | None) -> None:
+    from fastzips3._zipfile import ZipInfo, _fill_infos
+
+    assert CORE is not None
+    members = [
+        Member(b"a.txt", b"x"),
+        Member(b"dir/", b""),
+        Member(b"nul\x00cut.txt", b"y"),
+        Member("日本/語.txt".encode(), b"z", flags=0x800),
+        Member("ｶﾀｶﾅ.txt".encode("shift_jis"), b"w"),
+        Member(b"a.txt", b"dup", extra=struct.pack("<HH4s", 0xCAFE, 4, b"abcd")),
+    ]
+    entries = _listing(build(members), CORE).directory.entries
+    raw = object()
+    expected: list[ZipInfo] = []
+    _fill_infos(entries, raw, encoding, expected.append)  # type: ignore[arg-type]
+    built = CORE.build_zipinfos(entries, ZipInfo, raw, encoding, None)
+    assert type(built) is list and len(built) == len(expected)
+    for got, want in zip(built, expected, strict=True):
+        assert type(got) is ZipInfo and gc.is_tracked(got)
+        assert _zipinfo_fields(got) == _zipinfo_fields(want)
+        assert got.filename == want.filename and "\x00" not in got.filename
+    assert built[2].filename == "nul" and built[2].orig_filename == "nul\x00cut.txt"
+    windows = CORE.build_zipinfos(entries[:1], ZipInfo, raw, None, ".")
+    assert windows[0].filename == "a/txt" and windows[0].orig_filename == "a.txt"
+
+
+@needs_core
+def test_compiled_zipinfos_refuse_classes_without_the_slots() -> None:
+    from fastzips3._zipfile import ZipInfo
+
+    assert CORE is not None
+    entries = _listing(build([Member(b"a", b"x")]), CORE).directory.entries
+
+    class Shadowed(ZipInfo):
+        __slots__ = ()
+
+        @property
+        def CRC(self) -> int:  # type: ignore[override]  # noqa: N802 - zipfile's name
+            return 0
+
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError, match="not a slot"):
+        CORE.build_zipinfos(entries, Shadowed, None, None, None)
+    with pytest.raises(TypeError, match="not a slot"):
+        CORE.build_zipinfos(entries, zipfile.ZipInfo, None, None, None)  # no _fz_index
+    with pytest.raises(TypeError):
+        CORE.build_zipinfos(entries, Plain, None, None, None)
+    with pytest.raises(TypeError, match="not a ZipEntry"):
+        CORE.build_zipinfos([("a", 1)], ZipInfo, None, None, None)
+    assert gc.isenabled()
