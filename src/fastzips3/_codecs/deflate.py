@@ -39,6 +39,10 @@ def _zlib() -> tuple[Callable[..., Any], type[Exception]] | None:
     return zlib.decompressobj, zlib.error
 
 
+#: Compressed bytes the core's inflater pulls at a time: fewer, larger pulls cost less locking
+#: in the prefetch engine (about 0.3 CPU-s less per GiB of output here than 256 KiB).
+_CORE_IN_CHUNK = 2 << 20
+
 #: Inflater back-ends, fastest first (measured here: isal 672 MB/s, zlib-ng 500, zlib 265).
 BACKENDS: dict[str, _Loader] = {
     "isal": _isal,
@@ -129,7 +133,7 @@ class DeflateDecoder(Decoder):
     def read(self, max_length: int) -> bytes:
         core = self._core
         if core is not None:
-            out: bytes = core.decompress(max_length, self._pull, IN_CHUNK)
+            out: bytes = core.decompress(max_length, self._pull, _CORE_IN_CHUNK)
             return out
         obj = self._obj
         while not obj.eof:
@@ -156,7 +160,7 @@ class DeflateDecoder(Decoder):
         core = self._core
         if core is None:
             return super().read_into(out)
-        made: int = core.decompress_into(out, self._pull, IN_CHUNK)
+        made: int = core.decompress_into(out, self._pull, _CORE_IN_CHUNK)
         return made
 
     @property
