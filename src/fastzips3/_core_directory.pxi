@@ -136,26 +136,34 @@ def zip64_end(const unsigned char[::1] window not None, Py_ssize_t pos):
     )
 
 
+ctypedef struct _Offset:
+    uint64_t value
+    PyObject *number  # the entry's own int of that value (borrowed: the entry holds it)
+
+
 cdef int _compare_offsets(const void *a, const void *b) noexcept nogil:
-    cdef uint64_t x = (<const uint64_t *>a)[0]
-    cdef uint64_t y = (<const uint64_t *>b)[0]
+    cdef uint64_t x = (<const _Offset *>a).value
+    cdef uint64_t y = (<const _Offset *>b).value
     return (x > y) - (x < y)
 
 
-cdef tuple _sorted_distinct(uint64_t *values, Py_ssize_t count):
-    """``tuple(sorted(set(values)))``."""
+cdef tuple _sorted_distinct(_Offset *offsets, Py_ssize_t count):
+    """``tuple(sorted(set(values)))``, made of the entries' own int objects (none is made)."""
     if count == 0:
         return ()
     cdef Py_ssize_t i, kept = 1
     for i in range(1, count):
-        if values[i] < values[i - 1]:
-            qsort(values, count, sizeof(uint64_t), _compare_offsets)
+        if offsets[i].value < offsets[i - 1].value:
+            qsort(offsets, count, sizeof(_Offset), _compare_offsets)
             break  # else already in order, as writers lay members out
     for i in range(1, count):
-        if values[i] != values[kept - 1]:
-            values[kept] = values[i]
+        if offsets[i].value != offsets[kept - 1].value:
+            offsets[kept] = offsets[i]
             kept += 1
-    return tuple([values[i] for i in range(kept)])
+    result = PyTuple_New(kept)
+    for i in range(kept):
+        _put(result, i, <object>offsets[i].number)
+    return result
 
 
 cdef object _decode_utf8(const unsigned char *p, Py_ssize_t n):
@@ -282,9 +290,9 @@ def directory_entries(
     cdef uint64_t usize, csize, header_offset, disk
     cdef uint32_t last_stamp = 0xFFFFFFFF, stamp
     cdef uint32_t attributes, last_attributes = 0
-    cdef uint64_t *offsets = NULL
+    cdef _Offset *offsets = NULL
     cdef Py_ssize_t offsets_count = 0, offsets_capacity = 0
-    cdef uint64_t *grown
+    cdef _Offset *grown
     # The entries, owned here until they become the tuple: a list would cost a copy and its
     # collection passes (each touching every entry).
     cdef PyObject **items = NULL
@@ -293,6 +301,7 @@ def directory_entries(
     cdef Py_ssize_t items_count = 0
     cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
     date_time = None
+    cdef object absolute  # the header offset's int, shared by the entry and header_offsets
     cdef dict stamps = {}
     external_attr = 0
     try:
@@ -403,14 +412,15 @@ def directory_entries(
                 if header_offset < <uint64_t>cd_start:
                     if offsets_count == offsets_capacity:
                         offsets_capacity = offsets_capacity * 2 + 1024
-                        grown = <uint64_t *>realloc(offsets, offsets_capacity * sizeof(uint64_t))
+                        grown = <_Offset *>realloc(offsets, offsets_capacity * sizeof(_Offset))
                         if grown == NULL:
                             raise MemoryError()
                         offsets = grown
-                    offsets[offsets_count] = header_offset
+                    offsets[offsets_count].value = header_offset
+                    offsets[offsets_count].number = <PyObject *>absolute
                     offsets_count += 1
             else:
-                absolute = header_offset + base_offset  # past 2**63: Python's integers
+                absolute = <object>header_offset + base_offset  # past 2**63: Python's ints
             entry = PyType_GenericAlloc(tp, _ENTRY_FIELDS)
             _put(entry, 0, name)
             _put(entry, 1, usize)
