@@ -41,12 +41,17 @@ def _run_plan(
 ) -> tuple[Directory, DirectoryPlan]:
     plan = DirectoryPlan(size, max_entries=max_entries, metadata_encoding=metadata_encoding)
     plan.feed(start, data)
+    # A local file reads what the plan asks for through the end of the file, which the plan
+    # then keeps as its window: one buffer, read once, rather than the range joined to the tail
+    # it holds (a copy of the whole central directory). Remote sources fetch the exact range.
+    through_end = getattr(engine.source, "whole_reads", False)
     for _ in range(_MAX_PLAN_STEPS):
         step = plan.step()
         if isinstance(step, Directory):
             return step, plan
         assert isinstance(step, ByteRange)
-        plan.feed(step.start, engine.fetch(step.start, step.end))
+        end = size if through_end else step.end
+        plan.feed(step.start, engine.fetch(step.start, end))
     raise AssertionError("the directory plan did not finish")  # every step grows the window
 
 

@@ -395,3 +395,28 @@ def test_compiled_zipinfos_refuse_classes_without_the_slots() -> None:
     with pytest.raises(TypeError, match="not a ZipEntry"):
         CORE.build_zipinfos([("a", 1)], ZipInfo, None, None, None)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("core", IMPLEMENTATIONS)
+def test_fed_bytes_through_the_end_become_the_window_uncopied(core: object) -> None:
+    from fastzips3._format.plan import ByteRange, Directory, DirectoryPlan
+
+    data = build([Member(f"f{i}".encode(), b"x") for i in range(300)])
+    plan = DirectoryPlan(len(data), core=core)  # type: ignore[arg-type]
+    plan.feed(len(data) - 100, data[-100:])
+    step = plan.step()
+    assert isinstance(step, ByteRange) and step.end == len(data) - 100
+    whole = data[step.start :]
+    plan.feed(step.start, whole)
+    assert plan.held(step.start) is whole
+    listed = plan.step()
+    assert isinstance(listed, Directory) and len(listed.entries) == 300
+
+
+def test_a_local_directory_past_the_tail_is_one_more_read(tmp_path: Path) -> None:
+    path = tmp_path / "many.zip"
+    path.write_bytes(build([Member(f"dir/{i:05d}".encode(), b"%d" % i) for i in range(3000)]))
+    with fastzips3.open_archive(path, tail_size=4096) as archive:
+        assert len(archive.entries()) == 3000
+        assert archive.stats.requests == 2
+        assert archive.read("dir/02999") == b"2999"

@@ -158,7 +158,11 @@ class DirectoryPlan:
             raise ValueError("fed bytes must be contiguous with the window already held")
         if start >= self._window_start:
             return
-        self._window = data[: self._window_start - start] + self._window
+        if end == self.size:
+            # It holds all the window holds: keep it as it is (no copy of a large directory).
+            self._window = data
+        else:
+            self._window = data[: self._window_start - start] + self._window
         self._window_start = start
 
     def held(self, start: int) -> bytes | None:
