@@ -40,7 +40,16 @@ ALLOWED: dict[str, set[str]] = {
     "fsspec": {"archive", "options"},
     "extract": {"_format", "archive"},
     "splits": {"_codecs", "_format", "archive", "options", "paths"},
-    "_zipfile": {"_engine", "_format", "archive", "extract", "member", "options", "sources"},
+    "_zipfile": {
+        "_accel",
+        "_engine",
+        "_format",
+        "archive",
+        "extract",
+        "member",
+        "options",
+        "sources",
+    },
     "cli": {"extract"},
     "__main__": {"cli"},
 }
