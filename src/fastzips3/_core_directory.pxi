@@ -163,6 +163,7 @@ cdef tuple _sorted_distinct(_Offset *offsets, Py_ssize_t count):
     result = PyTuple_New(kept)
     for i in range(kept):
         _put(result, i, <object>offsets[i].number)
+    PyObject_GC_UnTrack(result)  # ints only: no collection needs to scan it
     return result
 
 
