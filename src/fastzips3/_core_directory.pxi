@@ -33,6 +33,16 @@ cdef extern from "Python.h":
     # The item array of a tuple (or list).
     PyObject **PySequence_Fast_ITEMS(object o)
 
+cdef extern from *:
+    """
+    /* A tuple of type tp (a tuple subclass without instance attributes) with n items left to
+       fill, not tracked by the garbage collector (PyType_GenericAlloc zeroes and tracks). */
+    static PyObject *fastzips3_untracked_tuple(PyTypeObject *tp, Py_ssize_t n) {
+        return (PyObject *)PyObject_GC_NewVar(PyTupleObject, tp, n);
+    }
+    """
+    object _untracked_tuple "fastzips3_untracked_tuple"(PyTypeObject *tp, Py_ssize_t n)
+
 cdef enum:
     _EOCD_SIZE = 22
     _LOCATOR_SIZE = 20
@@ -303,6 +313,8 @@ def directory_entries(
     cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
     date_time = None
     cdef object absolute  # the header offset's int, shared by the entry and header_offsets
+    cdef object usize_o, csize_o, method_o, crc_o, comment_o, flags_o, extra_o, raw_o
+    cdef object system_o, position_o
     cdef dict stamps = {}
     external_attr = 0
     try:
@@ -422,29 +434,39 @@ def directory_entries(
                     offsets_count += 1
             else:
                 absolute = <object>header_offset + base_offset  # past 2**63: Python's ints
-            entry = PyType_GenericAlloc(tp, _ENTRY_FIELDS)
-            _put(entry, 0, name)
-            _put(entry, 1, usize)
-            _put(entry, 2, csize)
-            _put(entry, 3, _u16(p + 10))
-            _put(entry, 4, _u32(p + 16))
-            _put(entry, 5, date_time)
-            _put(entry, 6, PyBytes_FromStringAndSize(<const char *>extra_p + elen, clen))
-            _put(entry, 7, absolute)
-            _put(entry, 8, flags)
-            _put(entry, 9, PyBytes_FromStringAndSize(<const char *>extra_p, elen))
-            _put(entry, 10, PyBytes_FromStringAndSize(<const char *>name_p, nlen))
             attributes = _u32(p + 38)
             if attributes != last_attributes:  # mostly one or two values: share the int
                 last_attributes = attributes
                 external_attr = attributes
-            _put(entry, 11, external_attr)
-            _put(entry, 12, _u16(p + 4) >> 8)
-            _put(entry, 13, count)
+            # Every field is made before the entry: nothing can fail while it is half filled.
+            usize_o = usize
+            csize_o = csize
+            method_o = _u16(p + 10)
+            crc_o = _u32(p + 16)
+            comment_o = PyBytes_FromStringAndSize(<const char *>extra_p + elen, clen)
+            flags_o = flags
+            extra_o = PyBytes_FromStringAndSize(<const char *>extra_p, elen)
+            raw_o = PyBytes_FromStringAndSize(<const char *>name_p, nlen)
+            system_o = _u16(p + 4) >> 8
+            position_o = count
             # Only str, int, bytes and an untracked tuple inside: the entry can never be part of
-            # a cycle, so the collector need not scan it (CPython untracks such tuples itself,
+            # a cycle, so the collector need not track it (CPython untracks such tuples itself,
             # but only once a collection has looked at each of them).
-            PyObject_GC_UnTrack(entry)
+            entry = _untracked_tuple(tp, _ENTRY_FIELDS)
+            _put(entry, 0, name)
+            _put(entry, 1, usize_o)
+            _put(entry, 2, csize_o)
+            _put(entry, 3, method_o)
+            _put(entry, 4, crc_o)
+            _put(entry, 5, date_time)
+            _put(entry, 6, comment_o)
+            _put(entry, 7, absolute)
+            _put(entry, 8, flags_o)
+            _put(entry, 9, extra_o)
+            _put(entry, 10, raw_o)
+            _put(entry, 11, external_attr)
+            _put(entry, 12, system_o)
+            _put(entry, 13, position_o)
             if items_count == items_capacity:
                 # A first guess of the declared count (bounded by what the bytes can hold)
                 items_capacity = items_capacity * 2 if items_capacity else (
