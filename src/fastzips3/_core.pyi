@@ -1,19 +1,21 @@
 """Types of fastzips3's compiled core (``_core.pyx``), for mypy."""
 
+from collections.abc import Sequence as _Sequence
+from typing import Any as _Any
+
+from typing_extensions import Buffer as _Buffer
+
 ISAL_VERSION: str
 ZLIB_VERSION: str
 
 # --- directory (_core_directory.pxi) ---------------------------------------------------------
-from typing import Any as _Any
 
 def eocd_candidates(
     window: bytes | bytearray | memoryview, lowest: int
 ) -> list[tuple[int, int, int, int, int, int, int, bytes, bool]]:
     """Every end record in ``window[lowest:]``, the last first: position, then its fields."""
 
-def zip64_locator(
-    window: bytes | bytearray | memoryview, pos: int
-) -> tuple[int, int, int] | None:
+def zip64_locator(window: bytes | bytearray | memoryview, pos: int) -> tuple[int, int, int] | None:
     """The ZIP64 locator's fields at ``window[pos:]``, or None."""
 
 def zip64_end(
@@ -45,7 +47,6 @@ def build_zipinfos(
 # --- end directory ---
 
 # --- inflate (_core_inflate.pxi) -------------------------------------------------------------
-from typing_extensions import Buffer as _Buffer
 
 def _set_inflate_slice(size: int) -> int: ...
 def crc32(data: _Buffer, value: int = 0) -> int: ...
@@ -70,7 +71,6 @@ class Inflater:
 # --- end inflate ---
 
 # --- zran (_core_zran.pxi) -------------------------------------------------------------------
-from collections.abc import Sequence as _Sequence
 
 def inflate_piece(
     segments: _Sequence[_Buffer],
@@ -80,7 +80,6 @@ def inflate_piece(
     *,
     name: str | None = None,
 ) -> bytes: ...
-
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int: ...
 
 class Output:
