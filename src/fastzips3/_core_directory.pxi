@@ -14,7 +14,7 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_Decode, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, qsort, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from fastzips3._zlib cimport crc32 as _zlib_crc32
 
@@ -315,6 +315,7 @@ def directory_entries(
     cdef object absolute  # the header offset's int, shared by the entry and header_offsets
     cdef object usize_o, csize_o, method_o, crc_o, comment_o, flags_o, extra_o, raw_o
     cdef object system_o, position_o
+    cdef bytes last_extra = b""  # writers often repeat one extra field (same time, same owner)
     cdef dict stamps = {}
     external_attr = 0
     try:
@@ -445,7 +446,10 @@ def directory_entries(
             crc_o = _u32(p + 16)
             comment_o = PyBytes_FromStringAndSize(<const char *>extra_p + elen, clen)
             flags_o = flags
-            extra_o = PyBytes_FromStringAndSize(<const char *>extra_p, elen)
+            if elen == len(last_extra) and memcmp(<const char *>last_extra, extra_p, elen) == 0:
+                extra_o = last_extra  # bytes are immutable: equal ones can be one object
+            else:
+                extra_o = last_extra = PyBytes_FromStringAndSize(<const char *>extra_p, elen)
             raw_o = PyBytes_FromStringAndSize(<const char *>name_p, nlen)
             system_o = _u16(p + 4) >> 8
             position_o = count

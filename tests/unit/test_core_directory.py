@@ -420,3 +420,16 @@ def test_a_local_directory_past_the_tail_is_one_more_read(tmp_path: Path) -> Non
         assert len(archive.entries()) == 3000
         assert archive.stats.requests == 2
         assert archive.read("dir/02999") == b"2999"
+
+
+@needs_core
+def test_equal_extra_fields_of_neighbours_are_one_object() -> None:
+    stamp = struct.pack("<HHBL", 0x5455, 5, 1, 1_700_000_000)
+    other = struct.pack("<HHBL", 0x5455, 5, 1, 1_700_000_001)
+    extras = [stamp, stamp, other, stamp, b"", stamp]
+    data = build([Member(f"m{i}".encode(), b"x", extra=e) for i, e in enumerate(extras)])
+    compiled = _listing(data, CORE).directory.entries
+    assert [e.extra for e in compiled] == extras
+    assert compiled == _listing(data, None).directory.entries
+    assert compiled[0].extra is compiled[1].extra
+    assert compiled[2].extra is not compiled[1].extra
