@@ -441,7 +441,7 @@ def directory_entries(
                 external_attr = attributes
             # Every field is made before the entry: nothing can fail while it is half filled.
             usize_o = usize
-            csize_o = csize
+            csize_o = usize_o if csize == usize else csize  # stored members: one int for both
             method_o = _u16(p + 10)
             crc_o = _u32(p + 16)
             comment_o = PyBytes_FromStringAndSize(<const char *>extra_p + elen, clen)

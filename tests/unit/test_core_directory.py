@@ -433,3 +433,12 @@ def test_equal_extra_fields_of_neighbours_are_one_object() -> None:
     assert compiled == _listing(data, None).directory.entries
     assert compiled[0].extra is compiled[1].extra
     assert compiled[2].extra is not compiled[1].extra
+
+
+@needs_core
+def test_a_stored_member_has_one_int_for_both_sizes() -> None:
+    data = build([Member(b"big", bytes(1000)), Member(b"small", b"x")])
+    big, small = _listing(data, CORE).directory.entries
+    assert big.file_size == big.compress_size == 1000
+    assert big.file_size is big.compress_size
+    assert small.file_size == small.compress_size == 1
