@@ -82,8 +82,6 @@ _RAW_SLOTS: tuple[Any, ...] = tuple(
         "create_version", "extract_version", "reserved", "volume", "internal_attr", "_raw_time"
     )
 )  # fmt: skip
-#: From this many ZipInfos on, a listing goes straight to the collector's oldest generation.
-_PROMOTE_FROM = 10_000
 #: zipfile turns ``os.sep`` into "/" in names (where it is not "/" already).
 _ALT_SEP = os.sep if os.sep != "/" else None
 _FLAG_ENCRYPTED = 0x1
@@ -213,27 +211,7 @@ def _build_infos(
         finally:
             if paused:
                 gc.enable()
-    if len(infos) >= _PROMOTE_FROM:
-        _promote_to_oldest()
     return infos
-
-
-def _promote_to_oldest() -> None:
-    """Move every object the collector tracks into its oldest generation, unscanned.
-
-    A listing's ZipInfos live as long as their ZipFile, which keeps them: the young
-    collection that would follow (one pass over 100,000 new objects, ~20 ms here) would only
-    find them alive. They stay tracked, so a cycle through one is still collected, by the next
-    full collection. Other objects young at this moment are promoted too (at most a few
-    thousand: a young collection's worth); their garbage cycles wait for a full collection as
-    well. Skipped when the application froze objects itself (``gc.freeze``: unfreezing would
-    undo that), when it disabled the collector, or where ``gc`` has no ``freeze`` (PyPy).
-    """
-    freeze = getattr(gc, "freeze", None)
-    if freeze is None or not gc.isenabled() or gc.get_freeze_count():
-        return
-    freeze()  # everything tracked -> the permanent generation
-    gc.unfreeze()  # the permanent generation -> the oldest one
 
 
 def _fill_infos(
