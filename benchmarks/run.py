@@ -307,6 +307,22 @@ def select(tasks: Sequence[Task], args: argparse.Namespace) -> list[Task]:
 _SNAPSHOT: Path | None = None
 
 
+def _require_compiled_core(directory: Path) -> None:
+    """Fail unless the snapshot in ``directory`` imports with its compiled core active."""
+    check = subprocess.run(
+        [sys.executable, "-c", "import fastzips3; print(fastzips3.core_info())"],
+        env={**os.environ, "PYTHONPATH": str(directory), "FASTZIPS3_REQUIRE_EXTENSIONS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check.returncode != 0 or "compiled=True" not in check.stdout:
+        raise SystemExit(
+            "the snapshot of fastzips3 does not run its compiled core; refusing to measure the "
+            f"pure-Python fallback:\n{check.stdout}{check.stderr}"
+        )
+
+
 def snapshot_fastzips3(directory: Path, rev: str | None = None) -> str:
     """Copy ``src/fastzips3`` into ``directory`` for the children; return its content hash.
 
@@ -327,7 +343,7 @@ def snapshot_fastzips3(directory: Path, rev: str | None = None) -> str:
         )
     else:
         tar = subprocess.run(
-            ["git", "archive", "--format=tar", rev, "src/fastzips3"],
+            ["git", "archive", "--format=tar", rev, "src/fastzips3", "setup.py", "pyproject.toml"],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -338,8 +354,19 @@ def snapshot_fastzips3(directory: Path, rev: str | None = None) -> str:
             shutil.rmtree(unpacked)
         with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
             archive.extractall(unpacked, filter="data")
+        if (unpacked / "src" / "fastzips3" / "_core.pyx").exists():
+            # git holds the Cython sources, not the built module: build it, or the children
+            # would measure the pure-Python fallback.
+            subprocess.run(
+                [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                cwd=unpacked,
+                check=True,
+                timeout=600,
+            )
         (unpacked / "src" / "fastzips3").rename(target)
         shutil.rmtree(unpacked)
+    if (target / "_core.pyx").exists():
+        _require_compiled_core(directory)
     digest = hashlib.sha256()
     for path in sorted(target.rglob("*")):
         if path.is_file():
