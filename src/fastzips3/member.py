@@ -321,18 +321,27 @@ class MemberReader(io.BufferedIOBase):
                 )
             self._deliver(data)
             return data
-        chunks: list[bytes] = []
+        # Views into the decoded chunks, joined once: no intermediate copy of each piece (an
+        # 8 MiB read over 1 MiB chunks held 8 MiB of copies next to the joined result).
+        pieces: list[bytes | memoryview] = []
         got = 0
         while got < size:
-            chunk = self.read1(size - got)
-            if not chunk:
+            piece = self._piece(size - got)
+            if not piece:
                 break
-            chunks.append(chunk)
-            got += len(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            pieces.append(piece)
+            got += len(piece)
+        if len(pieces) == 1:
+            return bytes(pieces[0]) if isinstance(pieces[0], memoryview) else pieces[0]
+        return b"".join(pieces)
 
     def read1(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes with at most one fetch or decode step."""
+        piece = self._piece(size)
+        return bytes(piece) if isinstance(piece, memoryview) else piece
+
+    def _piece(self, size: int) -> bytes | memoryview:
+        """:meth:`read1`, but a part of a decoded chunk comes as a view into it (no copy)."""
         self._check_open()
         if size < 0:
             size = _OUT_CHUNK
@@ -346,7 +355,12 @@ class MemberReader(io.BufferedIOBase):
             return self._read_random(size)
         if self._buffer_pos >= len(self._buffer):
             self._fill()
-        data = self._buffer[self._buffer_pos : self._buffer_pos + size]
+        buffer, start = self._buffer, self._buffer_pos
+        data: bytes | memoryview = (
+            buffer
+            if start == 0 and size >= len(buffer)
+            else memoryview(buffer)[start : start + size]
+        )
         self._buffer_pos += len(data)
         self._deliver(data)
         return data
