@@ -38,7 +38,13 @@ cdef extern from *:
     /* A tuple of type tp (a tuple subclass without instance attributes) with n items left to
        fill, not tracked by the garbage collector (PyType_GenericAlloc zeroes and tracks). */
     static PyObject *fastzips3_untracked_tuple(PyTypeObject *tp, Py_ssize_t n) {
-        return (PyObject *)PyObject_GC_NewVar(PyTupleObject, tp, n);
+        PyTupleObject *op = PyObject_GC_NewVar(PyTupleObject, tp, n);
+    #if PY_VERSION_HEX >= 0x030E0000
+        if (op != NULL) {
+            op->ob_hash = -1;  /* 3.14 caches a tuple's hash: "not computed yet" */
+        }
+    #endif
+        return (PyObject *)op;
     }
     """
     object _untracked_tuple "fastzips3_untracked_tuple"(PyTypeObject *tp, Py_ssize_t n)
@@ -310,7 +316,7 @@ def directory_entries(
     cdef PyObject **grown_items
     cdef Py_ssize_t items_capacity = 0
     cdef Py_ssize_t items_count = 0
-    cdef bint paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
+    cdef bint paused = False
     date_time = None
     cdef object absolute  # the header offset's int, shared by the entry and header_offsets
     cdef object usize_o, csize_o, method_o, crc_o, comment_o, flags_o, extra_o, raw_o
@@ -319,6 +325,7 @@ def directory_entries(
     cdef dict stamps = {}
     external_attr = 0
     try:
+        paused = declared >= _GC_PAUSE_FROM and PyGC_Disable()
         while pos < stop:
             if count >= declared and not (pos + 4 <= n and _signature(base + pos, 1, 2)):
                 break  # a gap between the directory and its end record
@@ -539,7 +546,13 @@ cdef Py_ssize_t _slot_offset(type cls, str name) except -1:
         descriptor = klass.__dict__.get(name)
         if descriptor is not None:
             break
-    if type(descriptor) is not _MemberDescriptorType:
+    if name == "_compresslevel" and isinstance(descriptor, property):
+        return _slot_offset(cls, "compress_level")  # Python 3.13+: a property over this slot
+    if (
+        type(descriptor) is not _MemberDescriptorType
+        or descriptor.__name__ != name
+        or descriptor.__objclass__ not in cls.__mro__
+    ):
         raise TypeError(f"{cls.__name__}.{name} is not a slot")
     cdef PyMemberDef *member = (<PyMemberDescrObject *><PyObject *>descriptor).d_member
     if (
@@ -578,6 +591,11 @@ def build_zipinfos(entries, type cls not None, raw, encoding, alt_sep):
         raise TypeError(f"{cls.__name__} must use object.__new__")
     for k in range(_ZI_SLOTS):
         offsets[k] = _slot_offset(cls, _ZIPINFO_SLOTS[k])
+    reserved = {cls.__dictoffset__, cls.__weakrefoffset__}
+    if len({offsets[k] for k in range(_ZI_SLOTS)}) != _ZI_SLOTS or any(
+        offsets[k] in reserved for k in range(_ZI_SLOTS)
+    ):
+        raise TypeError(f"{cls.__name__}'s slots overlap: not a ZipInfo layout")
     cdef tuple items = entries if type(entries) is tuple else tuple(entries)
     n = len(items)
     infos = PyList_New(n)
@@ -592,6 +610,8 @@ def build_zipinfos(entries, type cls not None, raw, encoding, alt_sep):
              position) = <tuple>entry
             if encoding is not None and not (flag_bits & _FLAG_UTF8):
                 name = raw_name.decode(encoding)
+            if type(name) is not str:
+                raise TypeError(f"entry {i}'s name is not a str")
             info = PyType_GenericAlloc(tp, 0)
             _fill_slot(info, offsets[_ZI_ORIG], name)
             cut = PyUnicode_FindChar(name, 0, 0, len(<str>name), 1)

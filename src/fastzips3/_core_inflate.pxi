@@ -82,6 +82,9 @@ cdef class Inflater:
     cdef unsigned long long _total_out
     cdef object _name
     cdef public bint input_ended
+    # Set, with the GIL held, while a call decodes without it: a second thread entering then
+    # (or feeding, or re-initialising) would share the ISA-L state or free the input under it.
+    cdef bint _busy
 
     def __cinit__(self, *args, **kwargs):
         self._state = <inflate_state *>calloc(1, sizeof(inflate_state))
@@ -94,6 +97,7 @@ cdef class Inflater:
 
     def __init__(self, window=b"", *, name=None):
         cdef const unsigned char[::1] hist
+        self._enter()
         self._name = name
         self._input = None
         self._in_pos = 0
@@ -113,9 +117,18 @@ cdef class Inflater:
         free(self._state)
         self._state = NULL
 
+    cdef int _enter(self) except -1:
+        if self._busy:
+            raise RuntimeError(
+                "this deflate decoder is in use by another thread: a member reader is not "
+                "thread-safe; open one reader per thread"
+            )
+        return 0
+
     def prime(self, int bits, int value):
         """Start inside a byte: ``value`` holds the ``bits`` (1-7) leftover bits of a checkpoint
         (the top bits of the byte before the data fed next), before any input is fed."""
+        self._enter()
         if not 0 < bits < 8 or not 0 <= value < (1 << bits):
             raise ValueError(f"bad priming: {bits} bits, value {value}")
         if self._total_out or self._input is not None or self._state.read_in_length:
@@ -126,6 +139,7 @@ cdef class Inflater:
     def feed(self, data):
         """Give the next compressed bytes (any contiguous buffer), once the previous ones are
         used up (:attr:`needs_input`)."""
+        self._enter()
         if self._in_pos < self._in_len:
             raise ValueError("feed() before the previous input was used up")
         self._view = data
@@ -168,8 +182,10 @@ cdef class Inflater:
         cdef Py_ssize_t slice_size = _inflate_slice
         cdef uint32_t give_in, give_out, used, made
         cdef int rc = 0
+        self._enter()
         if in_len > 0:
             src = &self._view[0]
+        self._busy = True
         with nogil:
             while done < room and st.block_state != ISAL_BLOCK_FINISH:
                 give_in = <uint32_t>min(in_len - in_pos, slice_size)
@@ -189,6 +205,7 @@ cdef class Inflater:
             st.avail_in = 0
             st.next_out = NULL
             st.avail_out = 0
+        self._busy = False
         self._in_pos = in_pos
         self._total_out += done
         if in_pos >= in_len:  # let the caller's buffer go

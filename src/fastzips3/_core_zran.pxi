@@ -40,6 +40,10 @@ cdef uint32_t _piece_into(
             break
         if len(seg) == 0:
             continue
+        if inf.finished:
+            raise _DecompressionError(
+                f"member {name!r}: deflate data ended after {got} of {size} bytes", name=name
+            )
         inf.feed(seg)
         got += inf._run(out + got, size - got)
         if inf.unused and got < size and not inf.finished:
@@ -89,6 +93,8 @@ cdef class Output:
     cdef int _busy
 
     def __init__(self, Py_ssize_t size):
+        if self._buf is not None or self._busy:
+            raise ValueError("an Output is initialised once")
         if size < 0:
             raise ValueError("size must not be negative")
         self._buf = PyBytes_FromStringAndSize(NULL, size)
@@ -138,6 +144,7 @@ cdef class BlockInflater:
     cdef unsigned long long _total_out
     cdef uint32_t _crc
     cdef bint _ended
+    cdef bint _busy
     cdef object _name
     cdef public int data_type
 
@@ -168,6 +175,8 @@ cdef class BlockInflater:
 
     def feed(self, data):
         """Give the next compressed bytes once the previous ones are used up."""
+        if self._busy:
+            raise RuntimeError("this checkpoint builder is in use by another thread")
         if self._in_pos < self._in_len:
             raise ValueError("feed() before the previous input was used up")
         self._view = data
@@ -211,9 +220,12 @@ cdef class BlockInflater:
             raise ValueError("max_length must be positive")
         if self._ended:
             return b""
+        if self._busy:
+            raise RuntimeError("this checkpoint builder is in use by another thread")
         buf = PyBytes_FromStringAndSize(NULL, room)
         cdef unsigned char *out = <unsigned char *>PyBytes_AS_STRING(buf)
         cdef const unsigned char *src = &self._view[self._in_pos] if give_in else NULL
+        self._busy = True
         with nogil:
             strm.next_in = <unsigned char *>src
             strm.avail_in = <unsigned int>give_in
@@ -228,6 +240,7 @@ cdef class BlockInflater:
             strm.avail_in = 0
             strm.next_out = NULL
             strm.avail_out = 0
+        self._busy = False
         if rc != Z_OK and rc != Z_STREAM_END and rc != Z_BUF_ERROR:
             reason = strm.msg.decode("utf-8", "replace") if strm.msg != NULL else f"error {rc}"
             raise _DecompressionError(

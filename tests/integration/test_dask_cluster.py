@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from examples.dask_member_splits import line_count_and_column_sum
 
+import fastzips3
 from tests.helpers.rawzip import RawMember, build_zip
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ def _csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@pytest.mark.skipif(
+    not fastzips3.core_info().compiled,
+    reason="member splits come from a checkpoint index, which needs the compiled core",
+)
 def test_dask_reads_one_member_in_parallel_on_a_local_cluster(
     s3_server: LocalS3Server, tmp_path: Path
 ) -> None:

@@ -1,0 +1,80 @@
+"""The compiled core refuses misuse that would touch memory it must not (a review's findings).
+
+Each case is one a reviewer showed could write outside an object, share decoder state between
+threads, or end with an untyped error; each must now be a clear Python error.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+
+from fastzips3._accel import CORE
+from fastzips3.errors import DecompressionError
+
+pytestmark = pytest.mark.skipif(CORE is None, reason="the compiled core is not active")
+
+
+def _entry() -> tuple[object, ...]:
+    return ("a", 1, 1, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", b"a", 0, 3, 0)
+
+
+def test_zipinfos_refuse_a_slot_descriptor_borrowed_from_another_class() -> None:
+    """A foreign class's slot placed on a ZipInfo subclass could point the core at the
+    instance's __weakref__ pointer (it crashed the interpreter before the check)."""
+    from fastzips3._zipfile import ZipInfo
+
+    assert CORE is not None
+
+    class Other:
+        __slots__ = tuple(f"s{i}" for i in range(40))
+
+    class Weak(ZipInfo):
+        __slots__ = ("__weakref__",)
+
+    for name in ("s0", "s29", "s39"):
+        Weak.comment = Other.__dict__[name]  # type: ignore[misc]
+        with pytest.raises(TypeError, match="not a slot"):
+            CORE.build_zipinfos([_entry()], Weak, None, None, None)
+
+
+def test_zipinfos_refuse_two_fields_on_one_slot() -> None:
+    from fastzips3._zipfile import ZipInfo
+
+    assert CORE is not None
+
+    class Aliased(ZipInfo):
+        __slots__ = ()
+
+    Aliased.comment = ZipInfo.__dict__["_fz_index"]  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        CORE.build_zipinfos([_entry()], Aliased, None, None, None)
+
+
+def test_zipinfos_refuse_a_name_that_is_not_text() -> None:
+    from fastzips3._zipfile import ZipInfo
+
+    assert CORE is not None
+    entry = list(_entry())
+    entry[0] = b"a"
+    with pytest.raises(TypeError, match="not a str"):
+        CORE.build_zipinfos([tuple(entry)], ZipInfo, None, None, None)
+
+
+def test_an_output_is_initialised_once() -> None:
+    """Re-initialising would free the bytes other threads may still be decoding into."""
+    assert CORE is not None
+    out = CORE.Output(16)
+    with pytest.raises(ValueError, match="once"):
+        out.__init__(32)
+
+
+def test_a_piece_that_ends_early_with_more_segments_is_a_decompression_error() -> None:
+    """The stream's last block ends before ``size`` bytes, and segments remain: corrupt data,
+    not a ValueError from feeding a finished decoder."""
+    assert CORE is not None
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = compressor.compress(b"x" * 1000) + compressor.flush()
+    with pytest.raises(DecompressionError):
+        CORE.inflate_piece([stream, b"more bytes after the end"], 5000)
