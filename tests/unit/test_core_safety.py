@@ -78,3 +78,31 @@ def test_a_piece_that_ends_early_with_more_segments_is_a_decompression_error() -
     stream = compressor.compress(b"x" * 1000) + compressor.flush()
     with pytest.raises(DecompressionError):
         CORE.inflate_piece([stream, b"more bytes after the end"], 5000)
+
+
+def test_one_decoder_carries_more_than_4_gib_of_output() -> None:
+    """ISA-L's ``total_out`` is 32-bit and wraps past 4 GiB; back-references must still
+    resolve there (older ISA-L compared lookback distances with it). 4.5 GiB of zeros, from a
+    64 MiB full-flushed block repeated (each copy references nothing before it), into a reused
+    buffer; the CRC is checked against the combined CRC of the copies."""
+    assert CORE is not None
+    block_size = 64 << 20
+    copies = 72  # 4.5 GiB of output
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    block = compressor.compress(bytes(block_size)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    final = b"\x03\x00"  # an empty final block with fixed codes
+    block_crc = zlib.crc32(bytes(block_size))
+    expected_crc = 0
+    for _ in range(copies):
+        expected_crc = CORE.crc32_combine(expected_crc, block_crc, block_size)
+    inflater = CORE.Inflater(name="big")
+    out = bytearray(32 << 20)
+    total = 0
+    for i in range(copies + 1):
+        inflater.feed(block if i < copies else final)
+        while made := inflater.decompress_into(out):
+            assert not any(out[:made:4093])
+            total += made
+    assert inflater.finished
+    assert total == inflater.total_out == copies * block_size
+    assert inflater.crc == expected_crc
