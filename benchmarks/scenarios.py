@@ -42,13 +42,19 @@ __all__ = [
     "zipfile_seek_reads",
     "zipfile_stream",
     "zipfile_testzip",
-    "zipfile_class",
 ]
 
 T = TypeVar("T")
 
 #: Read size of the streamed cases (what ``shutil.copyfileobj`` would use on a large file).
 STREAM_CHUNK = 8 << 20
+#: The random-access and seek scenarios, shared by the local and S3 cases.
+RANDOM_READS = 1000
+RANDOM_SIZE = 4096
+SEEK_AT = 0.9
+SEEK_SIZE = 1 << 20
+#: Open without the directory cache: every case lists the archive itself, as zipfile does.
+COLD: dict[str, Any] = {"directory_cache": False}
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,6 @@ def measure(
     return result
 
 
-def zipfile_class() -> Any:
-    """``fastzips3.ZipFile`` (the drop-in class), or None while it does not exist."""
-    return getattr(fastzips3, "ZipFile", None)
-
-
 @contextlib.contextmanager
 def _zipfile(where: Where) -> Iterator[zipfile.ZipFile]:
     """``zipfile.ZipFile`` on ``where``; a file object made for it is closed with it."""
@@ -130,7 +131,7 @@ def fastzips3_list(where: Where, **options: Any) -> int:
 
 def dropin_list(where: Where, **options: Any) -> int:
     """``fastzips3.ZipFile(x).infolist()``: the number of entries."""
-    with zipfile_class()(where.target, **where.options, **options) as zf:
+    with fastzips3.ZipFile(where.target, **where.options, **options) as zf:
         return len(zf.infolist())
 
 
@@ -193,7 +194,7 @@ def fastzips3_stream(where: Where, member: str, **options: Any) -> int:
 
 def dropin_read(where: Where, member: str, **options: Any) -> bytes:
     """``fastzips3.ZipFile(x).read(member)``."""
-    with zipfile_class()(where.target, **where.options, **options) as zf:
+    with fastzips3.ZipFile(where.target, **where.options, **options) as zf:
         data: bytes = zf.read(member)
         return data
 
@@ -224,7 +225,7 @@ def fastzips3_testzip(where: Where, **options: Any) -> str | None:
 
 def dropin_testzip(where: Where, **options: Any) -> str | None:
     """``fastzips3.ZipFile(x).testzip()``."""
-    with zipfile_class()(where.target, **where.options, **options) as zf:
+    with fastzips3.ZipFile(where.target, **where.options, **options) as zf:
         bad: str | None = zf.testzip()
         return bad
 

@@ -26,16 +26,11 @@ from benchmarks.data import (
 )
 from benchmarks.readers import read_exactly
 
-RANDOM_READS = 1000
-RANDOM_SIZE = 4096
-SEEK_AT = 0.9
-SEEK_SIZE = 1 << 20
-NO_CACHE = {"directory_cache": False}
-
-
-def _skip_without_dropin() -> None:
-    if sc.zipfile_class() is None:
-        pytest.skip("fastzips3.ZipFile (the drop-in class, issue 11 item 7) does not exist yet")
+RANDOM_READS = sc.RANDOM_READS
+RANDOM_SIZE = sc.RANDOM_SIZE
+SEEK_AT = sc.SEEK_AT
+SEEK_SIZE = sc.SEEK_SIZE
+NO_CACHE = sc.COLD
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +112,6 @@ def test_list_dropin(
     benchmark: BenchmarkFixture, local_many: sc.Where, bench_data: BenchData
 ) -> None:
     """``fastzips3.ZipFile(p).infolist()`` (drop-in API)."""
-    _skip_without_dropin()
     n = sc.measure(
         benchmark,
         lambda: sc.dropin_list(local_many),
@@ -229,7 +223,6 @@ def test_deflate_dropin(
     benchmark: BenchmarkFixture, local: sc.Where, bench_data: BenchData
 ) -> None:
     """``fastzips3.ZipFile(p).read(name)``."""
-    _skip_without_dropin()
     data = sc.measure(
         benchmark,
         lambda: sc.dropin_read(local, CSV_MEMBER, **NO_CACHE),
@@ -358,8 +351,6 @@ def test_testzip(
     benchmark: BenchmarkFixture, bench_data: BenchData, group: str, archive: str, reader: str
 ) -> None:
     """``zipfile.testzip()`` vs fastzips3 reading every member with its CRC checked."""
-    if reader == "dropin":
-        _skip_without_dropin()
     benchmark.group = group
     where = sc.Where(str(bench_data.big if archive == "big" else bench_data.many))
     cases = {

@@ -29,11 +29,11 @@ from benchmarks.data import (
     random_positions,
 )
 
-RANDOM_READS = 1000
-RANDOM_SIZE = 4096
-SEEK_AT = 0.9
-SEEK_SIZE = 1 << 20
-COLD = {"directory_cache": False}
+RANDOM_READS = sc.RANDOM_READS
+RANDOM_SIZE = sc.RANDOM_SIZE
+SEEK_AT = sc.SEEK_AT
+SEEK_SIZE = sc.SEEK_SIZE
+COLD = sc.COLD
 
 #: The readers of every group, and their role for the ratios (render.py).
 PEERS = ["zipfile + RemoteFile", "zipfile + s3fs"]
