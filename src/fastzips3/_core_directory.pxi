@@ -30,6 +30,8 @@ cdef extern from "Python.h":
     # A new str of ``size`` characters up to ``maxchar``, to be filled in before use.
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object op)
+    bint PyUnicode_IS_COMPACT_ASCII(object op)
+    Py_ssize_t PyUnicode_GET_LENGTH(object op)
     # The item array of a tuple (or list).
     PyObject **PySequence_Fast_ITEMS(object o)
 
@@ -54,7 +56,7 @@ cdef enum:
     _LOCATOR_SIZE = 20
     _EOCD64_SIZE = 56
     _CDH_SIZE = 46
-    _ENTRY_FIELDS = 14
+    _ENTRY_FIELDS = 13
     _FLAG_UTF8 = 0x800
     _ZIP64_ID = 0x0001
     _UNICODE_PATH_ID = 0x7075
@@ -235,6 +237,16 @@ cdef object _decode_name(const unsigned char *raw, Py_ssize_t n, uint16_t flags,
     return PyUnicode_Decode(<const char *>raw, n, "cp437", NULL)
 
 
+cdef inline bint _is_ascii_text_of(object name, const unsigned char *raw, Py_ssize_t n):
+    """Whether ``raw[:n]`` is exactly the str ``name`` in ASCII (then an entry keeps no copy
+    of the bytes: the twin of ``entry.stored_name_bytes``)."""
+    return (
+        PyUnicode_IS_COMPACT_ASCII(name)
+        and PyUnicode_GET_LENGTH(name) == n
+        and memcmp(PyUnicode_DATA(name), raw, n) == 0
+    )
+
+
 cdef inline void _put(object entry, Py_ssize_t index, object value) noexcept:
     Py_INCREF(value)
     PyTuple_SET_ITEM(entry, index, value)
@@ -273,7 +285,7 @@ def directory_entries(
 
     The twin of ``entry.entries_from_directory`` (same arguments; ``buf[0]`` is at ``offset``
     in the object), plus the ``header_offsets`` of ``Directory``. ``entry_type`` is ``ZipEntry``
-    (a 14-field named tuple), built here without a call per entry; ``encoding`` is the canonical
+    (a 13-field named tuple), built here without a call per entry; ``encoding`` is the canonical
     ``metadata_encoding`` or None, and ``ascii_ok`` says whether it decodes ASCII as ASCII.
 
     The entries tuple is not tracked by the garbage collector: it holds only entries, which
@@ -320,7 +332,7 @@ def directory_entries(
     date_time = None
     cdef object absolute  # the header offset's int, shared by the entry and header_offsets
     cdef object usize_o, csize_o, method_o, crc_o, comment_o, flags_o, extra_o, raw_o
-    cdef object system_o, position_o
+    cdef object system_o
     cdef bytes last_extra = b""  # writers often repeat one extra field (same time, same owner)
     cdef dict stamps = {}
     external_attr = 0
@@ -457,9 +469,11 @@ def directory_entries(
                 extra_o = last_extra  # bytes are immutable: equal ones can be one object
             else:
                 extra_o = last_extra = PyBytes_FromStringAndSize(<const char *>extra_p, elen)
-            raw_o = PyBytes_FromStringAndSize(<const char *>name_p, nlen)
+            if _is_ascii_text_of(name, name_p, nlen):
+                raw_o = None
+            else:
+                raw_o = PyBytes_FromStringAndSize(<const char *>name_p, nlen)
             system_o = _u16(p + 4) >> 8
-            position_o = count
             # Only str, int, bytes and an untracked tuple inside: the entry can never be part of
             # a cycle, so the collector need not track it (CPython untracks such tuples itself,
             # but only once a collection has looked at each of them).
@@ -477,7 +491,6 @@ def directory_entries(
             _put(entry, 10, raw_o)
             _put(entry, 11, external_attr)
             _put(entry, 12, system_o)
-            _put(entry, 13, position_o)
             if items_count == items_capacity:
                 # A first guess of the declared count (bounded by what the bytes can hold)
                 items_capacity = items_capacity * 2 if items_capacity else (
@@ -606,10 +619,12 @@ def build_zipinfos(entries, type cls not None, raw, encoding, alt_sep):
             if not isinstance(entry, tuple) or len(<tuple>entry) != _ENTRY_FIELDS:
                 raise TypeError(f"entry {i} is not a ZipEntry")
             (name, file_size, compress_size, compress_type, crc, date_time, comment,
-             header_offset, flag_bits, extra, raw_name, external_attr, create_system,
-             position) = <tuple>entry
+             header_offset, flag_bits, extra, name_bytes, external_attr,
+             create_system) = <tuple>entry
             if encoding is not None and not (flag_bits & _FLAG_UTF8):
-                name = raw_name.decode(encoding)
+                if name_bytes is None:
+                    name_bytes = (<str>name).encode("ascii")
+                name = name_bytes.decode(encoding)
             if type(name) is not str:
                 raise TypeError(f"entry {i}'s name is not a str")
             info = PyType_GenericAlloc(tp, 0)
@@ -632,7 +647,7 @@ def build_zipinfos(entries, type cls not None, raw, encoding, alt_sep):
             _fill_slot(info, offsets[_ZI_CRC], crc)
             _fill_slot(info, offsets[_ZI_CSIZE], compress_size)
             _fill_slot(info, offsets[_ZI_SIZE], file_size)
-            _fill_slot(info, offsets[_ZI_INDEX], position)
+            _fill_slot(info, offsets[_ZI_INDEX], i)
             _fill_slot(info, offsets[_ZI_RAW], raw)
             Py_INCREF(info)
             PyList_SET_ITEM(infos, i, info)

@@ -66,7 +66,7 @@ class IndexRegistry:
         self._engine = engine
         self._store = store
         self._identity = identity
-        self._memory: dict[int, DeflateIndex] = {}
+        self._memory: dict[ZipEntry, DeflateIndex] = {}
         self._lock = threading.Lock()
 
     def _key(self, entry: ZipEntry) -> str:
@@ -76,7 +76,7 @@ class IndexRegistry:
     def get(self, entry: ZipEntry) -> DeflateIndex | None:
         """The member's index, if one is known."""
         with self._lock:
-            index = self._memory.get(entry.position)
+            index = self._memory.get(entry)
         if index is not None or self._store is None:
             return index
         cached = self._store.get(self._key(entry))
@@ -93,13 +93,13 @@ class IndexRegistry:
         if index.size != entry.file_size or index.compress_size > entry.compress_size:
             return None
         with self._lock:
-            self._memory[entry.position] = index
+            self._memory[entry] = index
         return index
 
     def put(self, entry: ZipEntry, index: DeflateIndex) -> None:
         """Keep ``index`` in memory and on disk."""
         with self._lock:
-            self._memory[entry.position] = index
+            self._memory[entry] = index
         if self._store is not None:
             blob = CachedBlob(
                 self._engine.version, entry.header_offset, index.to_bytes(), time.time()

@@ -183,7 +183,7 @@ class _RawFields:
 @functools.cache
 def _untouched_referents() -> int:
     """How many objects a freshly listed ZipInfo refers to (its set slots, and its type)."""
-    entry = ZipEntry("n", 0, 0, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", b"n", 0, 0, 0)
+    entry = ZipEntry("n", 0, 0, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", None, 0, 0)
     infos: list[ZipInfo] = []
     _fill_infos([entry], None, None, infos.append)
     return len(gc.get_referents(infos[0]))
@@ -223,10 +223,11 @@ def _fill_infos(
     new = object.__new__
     cls = ZipInfo
     alt_sep = _ALT_SEP
-    for (name, file_size, compress_size, compress_type, crc, date_time, comment,
-         header_offset, flag_bits, extra, raw_name, external_attr, create_system,
-         position) in entries:  # fmt: skip
+    for position, (name, file_size, compress_size, compress_type, crc, date_time, comment,
+         header_offset, flag_bits, extra, name_bytes, external_attr,
+         create_system) in enumerate(entries):  # fmt: skip
         if metadata_encoding is not None and not flag_bits & _FLAG_UTF8:
+            raw_name = name_bytes if name_bytes is not None else name.encode("ascii")
             name = raw_name.decode(metadata_encoding)
         info: ZipInfo = new(cls)
         info.orig_filename = name

@@ -247,7 +247,8 @@ class _Extraction:
         items: list[_Item] = []
         by_key: dict[str, _Item] = {}
         by_fold: dict[str, _Item] = {}
-        for entry in entries:
+        positions: dict[str, int] = {}
+        for position, entry in enumerate(entries):
             item = self._item(entry)
             if item is None:
                 continue
@@ -256,12 +257,13 @@ class _Extraction:
                 if previous.kind == "dir" and item.kind == "dir":
                     continue  # the same directory twice: harmless
                 if previous.key == item.key:
-                    reason = f"duplicate name (also member {previous.entry.position})"
+                    reason = f"duplicate name (also member {positions[previous.key]})"
                 else:
                     reason = f"name collides with {previous.entry.name!r} (case or normalization)"
                 raise _refuse(entry, reason)
             by_key[item.key] = item
             by_fold[_fold(item.key)] = item
+            positions[item.key] = position
             items.append(item)
         self.link_keys = {_fold(i.key) for i in items if i.kind == "link"}
         total = 0

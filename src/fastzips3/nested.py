@@ -37,7 +37,7 @@ class MemberSource(BaseSource):
         self._spool: tempfile.SpooledTemporaryFile[bytes] | None = None
         self._pin(
             ObjectVersion(
-                size=entry.file_size, etag=f"{archive.etag}/{entry.position}/{entry.crc:08x}"
+                size=entry.file_size, etag=f"{archive.etag}/{entry.header_offset}/{entry.crc:08x}"
             )
         )
         self._direct = entry.compress_type == 0 and not entry.is_encrypted

@@ -132,10 +132,9 @@ def _entry(
         header_offset=0,
         flag_bits=flag_bits,
         extra=extra,
-        raw_name=name.encode(),
+        name_bytes=None if name.isascii() else name.encode(),
         external_attr=0,
         create_system=3,
-        position=0,
     )
 
 

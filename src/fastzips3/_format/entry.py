@@ -13,7 +13,13 @@ from fastzips3._format.names import ascii_compatible, decode_name
 from fastzips3._format.records import CentralDirectoryHeader
 from fastzips3.errors import LimitExceededError
 
-__all__ = ["METHOD_NAMES", "ZipEntry", "entries_from_directory", "entry_from_header"]
+__all__ = [
+    "METHOD_NAMES",
+    "ZipEntry",
+    "entries_from_directory",
+    "entry_from_header",
+    "stored_name_bytes",
+]
 
 METHOD_NAMES: dict[int, str] = {
     0: "stored",
@@ -47,17 +53,8 @@ FLAG_STRONG_ENCRYPTION = 0x40
 _UNIX = 3
 
 
-class ZipEntry(NamedTuple):
-    """One archive member, as listed in the central directory. Immutable.
-
-    Field names follow :class:`zipfile.ZipInfo` where one exists, so code written for ``zipfile``
-    reads naturally. ``header_offset`` is the absolute offset of the local header in the object,
-    after any prepended data (a self-extractor stub) has been accounted for.
-
-    A named tuple rather than a frozen dataclass: listing builds one per entry, and a frozen
-    dataclass's ``__init__`` (one ``object.__setattr__`` per field) made listing 100,000
-    entries about twice as slow as the standard library's ``zipfile``.
-    """
+class _EntryFields(NamedTuple):
+    """The fields of :class:`ZipEntry`, in the order the tuple holds them."""
 
     name: str
     file_size: int
@@ -69,11 +66,34 @@ class ZipEntry(NamedTuple):
     header_offset: int
     flag_bits: int
     extra: bytes
-    raw_name: bytes
+    name_bytes: bytes | None
+    """The name as the archive stores it, or None when that is exactly ``name`` in ASCII (most
+    entries): use :attr:`ZipEntry.raw_name`, which is always the bytes."""
     external_attr: int
     create_system: int
-    position: int
-    """The entry's position in the central directory (0 for the first)."""
+
+
+class ZipEntry(_EntryFields):
+    """One archive member, as listed in the central directory. Immutable.
+
+    Field names follow :class:`zipfile.ZipInfo` where one exists, so code written for ``zipfile``
+    reads naturally. ``header_offset`` is the absolute offset of the local header in the object,
+    after any prepended data (a self-extractor stub) has been accounted for.
+
+    A named tuple rather than a frozen dataclass: listing builds one per entry, and a frozen
+    dataclass's ``__init__`` (one ``object.__setattr__`` per field) made listing 100,000
+    entries about twice as slow as the standard library's ``zipfile``. For the same reason an
+    entry keeps no second copy of an ASCII name (``name_bytes`` is None; :attr:`raw_name`
+    makes the bytes when asked) and no position: each would be one more object per entry.
+    """
+
+    __slots__ = ()
+
+    @property
+    def raw_name(self) -> bytes:
+        """The name's bytes as the archive stores them (before any decoding)."""
+        stored = self.name_bytes
+        return stored if stored is not None else self.name.encode("ascii")
 
     @property
     def mtime(self) -> int | None:
@@ -129,10 +149,17 @@ def _date_time(dos_date: int, dos_time: int) -> tuple[int, int, int, int, int, i
     )
 
 
+def stored_name_bytes(name: str, raw_name: bytes) -> bytes | None:
+    """What :attr:`ZipEntry.name_bytes` holds for ``raw_name`` decoded as ``name``: None when
+    the bytes are exactly ``name`` in ASCII, else the bytes."""
+    if len(name) == len(raw_name) and name.isascii() and raw_name == name.encode("ascii"):
+        return None
+    return raw_name
+
+
 def entry_from_header(
     header: CentralDirectoryHeader,
     *,
-    index: int,
     base_offset: int,
     at: int,
     encoding: str | None = None,
@@ -174,10 +201,9 @@ def entry_from_header(
         header_offset=header_offset + base_offset,
         flag_bits=header.flags,
         extra=header.extra,
-        raw_name=header.raw_name,
+        name_bytes=stored_name_bytes(name, header.raw_name),
         external_attr=header.external_attr,
         create_system=header.version_made_by >> 8,
-        position=index,
     )
 
 
@@ -263,8 +289,10 @@ def entries_from_directory(
                 comment = buf[p + nlen + elen : end] if clen else b""
                 if plain_ascii and raw_name.isascii() and _UNICODE_PATH_BYTES not in extra:
                     name = raw_name.decode("ascii")
+                    name_bytes = None
                 else:
                     name = decode_name(raw_name, flags, extra=extra, encoding=encoding)
+                    name_bytes = stored_name_bytes(name, raw_name)
                 entry: ZipEntry = new_entry(
                     ZipEntry,
                     (
@@ -278,17 +306,15 @@ def entries_from_directory(
                         header_offset + base_offset,
                         flags,
                         extra,
-                        raw_name,
+                        name_bytes,
                         eattr,
                         made_by >> 8,
-                        count,
                     ),
                 )
             else:
                 header, end = CentralDirectoryHeader.parse(buf, pos, offset + pos, limit=stop)
                 entry = entry_from_header(
                     header,
-                    index=count,
                     base_offset=base_offset,
                     at=offset + pos,
                     encoding=encoding,
