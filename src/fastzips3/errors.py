@@ -10,6 +10,8 @@ This module imports nothing from fastzips3, so every layer may import it.
 
 from __future__ import annotations
 
+import errno as errno_codes
+import os
 import re
 import zipfile
 from collections.abc import Sequence
@@ -29,6 +31,12 @@ __all__ = [
     "MultiDiskError",
     "OverlapError",
     "PasswordError",
+    "PathError",
+    "PathExistsError",
+    "PathIsADirectoryError",
+    "PathNotADirectoryError",
+    "PathNotFoundError",
+    "PathPermissionError",
     "RangeNotSupportedError",
     "RetriesExhaustedError",
     "SizeMismatchError",
@@ -61,6 +69,17 @@ def redact_url(url: str) -> str:
 
 class FastZipS3Error(Exception):
     """Base class of every error raised by fastzips3."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (Dask workers): rebuild them without calling
+        # __init__, whose keyword-only fields (name, expected, ...) are in the state.
+        return (_rebuild_error, (type(self), self.args), self.__dict__)
+
+
+def _rebuild_error(cls: type[FastZipS3Error], args: tuple[object, ...]) -> FastZipS3Error:
+    err = cls.__new__(cls)
+    BaseException.__init__(err, *args)
+    return err
 
 
 # --- format ---------------------------------------------------------------------------------
@@ -191,6 +210,93 @@ class UnsafePathError(FastZipS3Error, ValueError):
         super().__init__(message)
         self.name = name
         self.reason = reason
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+class PathError(FastZipS3Error, OSError):
+    """A path cannot be used as asked: a path inside an archive, or a local path.
+
+    Raised for member paths given to :func:`fastzips3.open`, :func:`fastzips3.listdir`,
+    :func:`fastzips3.stat` and the fsspec filesystem, for local files and directories given to
+    them, and for extraction targets. Also :class:`OSError`, with ``errno``, ``strerror`` and
+    ``filename`` set as the builtin sets them; each subclass is also the builtin that the same
+    failure raises from the standard library (:class:`FileNotFoundError`, ...). ``path`` is the
+    path (``archive!/member`` for a member).
+    """
+
+    #: The errno of this kind of failure (the base class takes it from the failure).
+    default_errno = 0
+
+    def __init__(self, message: str, *, path: str, errno: int | None = None):
+        super().__init__(self.default_errno if errno is None else errno, message, path)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_path_error, (type(self), str(self), self.path, self.errno))
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, message: str | None = None) -> PathError:
+        """The :class:`PathError` for a builtin ``exc`` about a local path: same builtin, errno.
+
+        ``message`` defaults to ``"<filename>: <strerror>"``. Raise it ``from exc``.
+        """
+        path = os.fsdecode(exc.filename) if exc.filename is not None else ""
+        if message is None:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            message = f"{path}: {reason}" if path else reason
+        for builtin, kind in _PATH_ERRORS:
+            if isinstance(exc, builtin):
+                return kind(message, path=path, errno=exc.errno)
+        return PathError(message, path=path, errno=exc.errno)
+
+
+def _rebuild_path_error(cls: type[PathError], text: str, path: str, code: int) -> PathError:
+    return cls(text, path=path, errno=code)
+
+
+class PathNotFoundError(PathError, FileNotFoundError):
+    """No such member, directory in an archive, or local file or directory."""
+
+    default_errno = errno_codes.ENOENT
+
+
+class PathExistsError(PathError, FileExistsError):
+    """An extraction target exists, and the overwrite policy says not to replace it."""
+
+    default_errno = errno_codes.EEXIST
+
+
+class PathIsADirectoryError(PathError, IsADirectoryError):
+    """A file was expected, and the path is a directory (in the archive or on disk)."""
+
+    default_errno = errno_codes.EISDIR
+
+
+class PathNotADirectoryError(PathError, NotADirectoryError):
+    """A directory was expected, and the path is a file, or not a directory in an archive."""
+
+    default_errno = errno_codes.ENOTDIR
+
+
+class PathPermissionError(PathError, PermissionError):
+    """A local path (an extraction target, a file or directory) may not be read or written."""
+
+    default_errno = errno_codes.EACCES
+
+
+#: The builtin each subclass stands for, for :meth:`PathError.from_os_error`.
+_PATH_ERRORS: tuple[tuple[type[OSError], type[PathError]], ...] = (
+    (FileNotFoundError, PathNotFoundError),
+    (FileExistsError, PathExistsError),
+    (IsADirectoryError, PathIsADirectoryError),
+    (NotADirectoryError, PathNotADirectoryError),
+    (PermissionError, PathPermissionError),
+)
 
 
 # --- sources --------------------------------------------------------------------------------
