@@ -21,9 +21,10 @@ import tempfile
 import threading
 import time
 import traceback
+import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import fastzips3
@@ -36,14 +37,17 @@ from fastzips3.extract import (
     extract_members,
     member_path_problem,
 )
+from fastzips3.nested import MemberSource
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 __all__ = [
+    "EXIT_DAMAGED",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_PASSWORD",
     "EXIT_TEST_FAILED",
     "EXIT_USAGE",
     "build_parser",
@@ -52,12 +56,17 @@ __all__ = [
 
 #: Success.
 EXIT_OK = 0
-#: An error; the one line on stderr says what failed.
+#: An error; the one line on stderr says what failed (not found, denied, network, unsafe...).
 EXIT_ERROR = 1
 #: The command line is wrong (argparse's own code).
 EXIT_USAGE = 2
-#: ``fastzips3 test`` found at least one damaged member.
-EXIT_TEST_FAILED = 2
+#: Damaged data, or not a ZIP archive: a member failed its CRC-32 or size check or could not be
+#: decompressed, or the archive's records are bad (``fastzips3 test`` found damage).
+EXIT_DAMAGED = 3
+#: Old name of :data:`EXIT_DAMAGED`: ``fastzips3 test`` found at least one damaged member.
+EXIT_TEST_FAILED = EXIT_DAMAGED
+#: Encrypted members and no password, or a wrong password.
+EXIT_PASSWORD = 4
 #: Interrupted with Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 
@@ -80,16 +89,52 @@ _UNIX_METHOD_NAMES = {
     99: "AES",
 }
 
-_EPILOG = """\
-ARCHIVE is an s3:// or http(s):// URL, a file:// URL, an fsspec URL or a local path. S3 uses
-your usual AWS configuration (environment, profiles, SSO, roles); the options below override it.
-
+_EXIT_TABLE = """\
 exit status:
   0    success
-  1    error: the one line on stderr says what failed (--debug shows the traceback)
-  2    usage error, or 'fastzips3 test' found damaged members
+  1    error: the one line on stderr says what failed (missing archive or member, access
+       denied, network, unsafe path, a limit); --debug shows the traceback
+  2    usage error (the command line is wrong)
+  3    damaged data or not a ZIP archive (a CRC-32 or size mismatch, a broken stream, bad
+       records); 'fastzips3 test' found damaged members
+  4    encrypted members and no password (give it with --password or FASTZIPS3_PASSWORD), or
+       a wrong password
   130  interrupted (Ctrl-C)
 """
+
+_EPILOG = (
+    """\
+ARCHIVE is an s3:// or http(s):// URL, a file:// URL, an fsspec URL or a local path; a path
+inside an archive names a nested one (outer.zip/inner.zip, or outer.zip!/inner.zip). S3 uses
+your usual AWS configuration (environment, profiles, SSO, roles); the global options above
+override it. Options may come before or after the command and its arguments.
+
+"""
+    + _EXIT_TABLE
+)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """The parser of one command: options may come before, between and after its positional
+    arguments (``extract a.zip -d out 'x/*'``, as unzip users write), and a usage error prints
+    this command's usage, not the top-level one."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        """Parse with positional arguments and options intermixed; unknown ones are an error."""
+        if self._intermixing:  # parse_known_intermixed_args calls back into this method
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            parsed, extras = self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 class _CLIError(Exception):
@@ -139,6 +184,14 @@ def _human(size: float) -> str:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1000
     raise AssertionError("unreachable")
+
+
+def _size_text(size: int, note: str = "") -> str:
+    """``"1,234,567 bytes (1.2 MB)"``; below 1000 bytes the human form would repeat it."""
+    human = _human(size)
+    if size < 1000:
+        return f"{size:,} bytes ({note.lstrip(', ')})" if note else f"{size:,} bytes"
+    return f"{size:,} bytes ({human}{note})"
 
 
 def _date(entry: fastzips3.ZipEntry) -> tuple[str, str]:
@@ -228,7 +281,13 @@ def _progress(args: argparse.Namespace, total: int, description: str) -> _Progre
 # --- opening and selecting --------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace) -> fastzips3.ZipArchive:
+def _given_password(args: argparse.Namespace) -> str | None:
+    """The password from --password, else from the environment, else None."""
+    password: str | None = args.password
+    return password if password is not None else os.environ.get(_PASSWORD_ENV)
+
+
+def _options(args: argparse.Namespace) -> fastzips3.OpenOptions:
     options: fastzips3.OpenOptions = {}
     if args.endpoint_url:
         options["endpoint_url"] = args.endpoint_url
@@ -242,6 +301,8 @@ def _open(args: argparse.Namespace) -> fastzips3.ZipArchive:
         options["requester_pays"] = True
     if args.version_id:
         options["version_id"] = args.version_id
+    if args.retries is not None:
+        options["retries"] = fastzips3.RetryPolicy(attempts=args.retries)
     if args.metadata_encoding:
         try:
             b"\0\0\0\0".decode(args.metadata_encoding)  # unknown, or not text (rot13)
@@ -252,15 +313,50 @@ def _open(args: argparse.Namespace) -> fastzips3.ZipArchive:
                 f"--metadata-encoding: unknown encoding {args.metadata_encoding!r}", EXIT_USAGE
             ) from None
         options["metadata_encoding"] = args.metadata_encoding
-    password = args.password if args.password is not None else os.environ.get(_PASSWORD_ENV)
+    password = _given_password(args)
     if password is not None:
-        if "password" not in fastzips3.OpenOptions.__annotations__:
-            raise _CLIError(
-                f"this fastzips3 ({fastzips3.__version__}) cannot decrypt members: --password "
-                "is not supported"
-            )
-        cast(dict[str, Any], options)["password"] = password
-    return fastzips3.open_archive(args.archive, **options)
+        options["password"] = password
+    return options
+
+
+@contextmanager
+def _open(args: argparse.Namespace) -> Iterator[fastzips3.ZipArchive]:
+    """The archive ARCHIVE names, open for the command; nested archives included.
+
+    ``outer.zip/inner.zip`` and ``outer.zip!/inner.zip`` open ``inner.zip`` inside
+    ``outer.zip``, by the rules of :func:`fastzips3.split_archive_path` (as
+    :func:`fastzips3.open` resolves paths). Every level is closed on exit.
+    """
+    options = _options(args)
+    target: str = args.archive
+    with ExitStack() as stack:
+        yield _open_levels(stack, target, options)
+
+
+def _open_levels(
+    stack: ExitStack, target: str, options: fastzips3.OpenOptions
+) -> fastzips3.ZipArchive:
+    nested = fastzips3.split_archive_path(target)
+    members = [m.rstrip("/") for m in nested.members if m.strip("/")] if nested else []
+    if nested is None or not members:
+        outer = nested.archive if nested is not None else target
+        return stack.enter_context(fastzips3.open_archive(outer, **options))
+    try:
+        archive = stack.enter_context(fastzips3.open_archive(nested.archive, **options))
+    except FileNotFoundError:
+        if "://" not in target or fastzips3.split_archive_path(target, ()) is not None:
+            raise
+        # An object whose key really is "a.zip/b.zip" (no object "a.zip"): open it as is.
+        with suppress(Exception):
+            return stack.enter_context(fastzips3.open_archive(target, **options))
+        raise
+    for name in members:
+        entry = _one_member(archive, name)
+        if entry.is_dir():
+            raise _CLIError(f"{name!r} in {archive.url} is a directory, not an archive")
+        inner = MemberSource(archive, entry)
+        archive = stack.enter_context(fastzips3.open_archive(inner, **options))
+    return archive
 
 
 def _suggest(name: str, names: Sequence[str]) -> str:
@@ -352,8 +448,39 @@ def _ls_short(
 
 
 def _ratio(size: int, compressed: int) -> str:
+    """Space saved, as unzip shows it: ``" 42%"``; a member that grew shows how much."""
     percent = round((1 - compressed / size) * 100) if size else 0
     return f"{percent:>3}%"
+
+
+def _aes_strength(extra: bytes) -> int | None:
+    """The key strength (1, 2 or 3) of the WinZip AES extra field 0x9901, if any."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        header_id = int.from_bytes(extra[pos : pos + 2], "little")
+        length = int.from_bytes(extra[pos + 2 : pos + 4], "little")
+        if header_id == 0x9901 and length >= 7 and pos + 4 + length <= len(extra):
+            return extra[pos + 8]
+        pos += 4 + length
+    return None
+
+
+def _payload(entry: fastzips3.ZipEntry) -> int:
+    """The compressed size without the encryption framing (ZipCrypto's 12-byte header, AES's
+    salt, verifier and MAC), which unzip leaves out of the ratio too."""
+    if not entry.is_encrypted:
+        return entry.compress_size
+    if entry.compress_type == 99:
+        strength = _aes_strength(entry.extra)
+        overhead = 4 * strength + 4 + 12 if strength in (1, 2, 3) else 0
+    else:
+        overhead = 12
+    return max(0, entry.compress_size - overhead)
+
+
+def _method(entry: fastzips3.ZipEntry) -> str:
+    method = entry.real_method
+    return _UNIX_METHOD_NAMES.get(method, f"Unk:{method:03d}" if method < 1000 else "Unk")
 
 
 def _ls_verbose(
@@ -361,24 +488,32 @@ def _ls_verbose(
 ) -> None:
     total = sum(e.file_size for e in entries)
     ctotal = sum(e.compress_size for e in entries)
+    payload = sum(_payload(e) for e in entries)
+    ratios = [_ratio(e.file_size, _payload(e)) for e in entries]
+    total_ratio = _ratio(total, payload)
     w = max(8, len(str(total)))
     cw = max(7, len(str(ctotal)))
+    rw = max(4, len(total_ratio), *(len(r) for r in ratios))  # a member may grow: -200%
+    encrypted = sum(1 for e in entries if e.is_encrypted)
     if not quiet:
         _line(f"Archive:  {archive.url}")
-    _line(f"{'Length':>{w}}  Method  {'Size':>{cw}}  Cmpr    Date    Time   CRC-32   Name")
-    _line(f"{'-' * w}  ------  {'-' * cw}  ---- ---------- ----- --------  ----")
-    for e in entries:
-        day, clock = _date(e)
-        method = _UNIX_METHOD_NAMES.get(e.compress_type, e.method_name)
-        _line(
-            f"{e.file_size:>{w}}  {method:<6}  {e.compress_size:>{cw}} "
-            f"{_ratio(e.file_size, e.compress_size)} {day} {clock} {e.crc:08x}  {_shown(e.name)}"
-        )
-    _line(f"{'-' * w}          {'-' * cw}  ----                            -------")
-    files = "file" if len(entries) == 1 else "files"
     _line(
-        f"{total:>{w}}          {ctotal:>{cw}} {_ratio(total, ctotal)}"
-        f"                            {len(entries)} {files}"
+        f"{'Length':>{w}}  Method  {'Size':>{cw}}  {'Cmpr':>{rw}}    Date    Time   CRC-32    Name"
+    )
+    _line(f"{'-' * w}  ------  {'-' * cw}  {'-' * rw} ---------- ----- --------   ----")
+    for e, ratio in zip(entries, ratios, strict=True):
+        day, clock = _date(e)
+        mark = "*" if e.is_encrypted else " "
+        _line(
+            f"{e.file_size:>{w}}  {_method(e):<6}  {e.compress_size:>{cw}}  {ratio:>{rw}} "
+            f"{day} {clock} {e.crc:08x} {mark} {_shown(e.name)}"
+        )
+    _line(f"{'-' * w}          {'-' * cw}  {'-' * rw}                             -------")
+    files = "file" if len(entries) == 1 else "files"
+    legend = f", {encrypted} encrypted (*)" if encrypted else ""
+    _line(
+        f"{total:>{w}}          {ctotal:>{cw}}  {total_ratio:>{rw}}"
+        f"                             {len(entries)} {files}{legend}"
     )
 
 
@@ -429,6 +564,7 @@ def _cmd_cat(args: argparse.Namespace) -> int:
         for entry in chosen:
             if entry.is_dir():
                 raise _CLIError(f"member {entry.name!r} is a directory")
+        _require_password(args, chosen)
         total = sum(e.file_size for e in chosen)
         show = (
             total >= _CAT_PROGRESS_MIN
@@ -452,11 +588,19 @@ def _cmd_cat(args: argparse.Namespace) -> int:
 # --- extract --------------------------------------------------------------------------------
 
 
+def _is_real_dir(path: str) -> bool:
+    return os.path.isdir(path) and not os.path.islink(path)
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     overwrite: Overwrite = "always" if args.overwrite else "never" if args.never else "error"
     with _open(args) as archive:
         entries = _select(archive, args.patterns)
+        _require_password(args, entries)
         total = sum(e.file_size for e in entries if not e.is_dir())
+        if not args.quiet:
+            _line(f"Archive:  {archive.url}")  # before the progress bar, as unzip does
+            _flush()
         try:
             with _progress(args, total, "extracting") as progress:
                 report = extract_members(
@@ -479,13 +623,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
                 f"{exc.filename} exists (-o overwrites existing files, -n keeps them)"
             ) from exc
         if not args.quiet:
-            _line(f"Archive:  {archive.url}")
-            for path in report.extracted:
+            # Directory entries are made as needed (or were there): they are not counted.
+            files = [path for path in report.extracted if not _is_real_dir(path)]
+            for path in files:
                 _line(f"  extracted: {_shown(path)}")
             for path in report.skipped:
                 _line(f"    skipped: {_shown(path)} (exists)")
             _line(
-                f"{len(report.extracted)} extracted ({report.bytes_written:,} bytes), "
+                f"{_plural(len(files), 'file')} extracted ({report.bytes_written:,} bytes), "
                 f"{len(report.skipped)} skipped"
             )
     return EXIT_OK
@@ -494,7 +639,44 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 # --- test -----------------------------------------------------------------------------------
 
 
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide and fullwidth characters (CJK) take two,
+    combining marks none."""
+    width = 0
+    for c in text:
+        if unicodedata.combining(c):
+            continue
+        width += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return width
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(0, width - _display_width(text))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _require_password(args: argparse.Namespace, entries: Sequence[fastzips3.ZipEntry]) -> None:
+    """Fail before any work (exit status 4) when members to read are encrypted and no password
+    was given."""
+    if _given_password(args) is not None:
+        return
+    locked = [e for e in entries if e.is_encrypted and not e.is_dir()]
+    if len(locked) == 1:
+        raise _CLIError(f"member {locked[0].name!r} is encrypted: {_PASSWORD_HINT}", EXIT_PASSWORD)
+    if locked:
+        raise _CLIError(
+            f"{len(locked)} members are encrypted (the first: {locked[0].name!r}): "
+            f"{_PASSWORD_HINT}",
+            EXIT_PASSWORD,
+        )
+
+
 def _cmd_test(args: argparse.Namespace) -> int:
+    password_given = _given_password(args) is not None
     with _open(args) as archive:
         entries = _select(archive, args.patterns)
         total = sum(e.file_size for e in entries if not e.is_dir())
@@ -503,6 +685,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
         def check(entry: fastzips3.ZipEntry, progress: _Progress) -> BaseException | None:
             if entry.is_dir() or stop.is_set():
                 return None
+            if entry.is_encrypted and not password_given:
+                return errors.PasswordError(f"member {entry.name!r} is encrypted")
             try:
                 with archive.open(entry, verify=True) as f:
                     while not stop.is_set():
@@ -514,8 +698,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
                 return exc
             return None
 
-        failed = 0
-        width = max((len(_shown(e.name)) for e in entries), default=0)
+        damaged = locked = other = 0
+        width = max((_display_width(_shown(e.name)) for e in entries), default=0)
         width = min(max(width, 24), 60)
         with _progress(args, total, "testing") as progress:
             pool = ThreadPoolExecutor(max_workers=args.workers, thread_name_prefix="fastzips3-test")
@@ -525,24 +709,53 @@ def _cmd_test(args: argparse.Namespace) -> int:
                 ]
                 for entry, future in zip(entries, futures, strict=True):
                     problem = future.result()
-                    name = _shown(entry.name)
+                    name = _pad(_shown(entry.name), width)
                     if problem is None:
                         if not args.quiet:
-                            progress.line(f"    testing: {name:<{width}}  OK")
+                            progress.line(f"    testing: {name}  OK")
+                    elif isinstance(problem, errors.PasswordError) and not password_given:
+                        locked += 1
+                        progress.line(f"    testing: {name}  skipped: encrypted, no password")
                     else:
-                        failed += 1
-                        progress.line(f"    testing: {name:<{width}}  ERROR: {_message(problem)}")
+                        if isinstance(problem, errors.PasswordError):
+                            locked += 1
+                        elif isinstance(problem, errors.FormatError):
+                            damaged += 1
+                        else:
+                            other += 1
+                        message = _message(problem, password_given=password_given)
+                        progress.line(f"    testing: {name}  ERROR: {message}")
             except BaseException:
                 stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
-        if failed:
-            errors_text = "error" if failed == 1 else "errors"
-            _line(f"{failed} {errors_text} detected in compressed data of {archive.url}.")
-            return EXIT_TEST_FAILED
-        _line(f"No errors detected in compressed data of {archive.url}.")
-    return EXIT_OK
+        return _test_verdict(archive.url, damaged, locked, other, password_given=password_given)
+
+
+def _test_verdict(url: str, damaged: int, locked: int, other: int, *, password_given: bool) -> int:
+    """The last line of ``test``: on stdout when all is well, else one error line on stderr;
+    and the exit status (damaged data wins over password problems, which win over the rest)."""
+    if not (damaged or locked or other):
+        _line(f"No errors detected in compressed data of {url}.")
+        return EXIT_OK
+    parts = []
+    if damaged or other:
+        count = damaged + other
+        noun = "error" if count == 1 else "errors"
+        parts.append(f"{count} {noun} detected in compressed data of {url}")
+    if locked and password_given:
+        parts.append(f"wrong password for {_plural(locked, 'member')} (--password)")
+    elif locked:
+        verb = "was" if locked == 1 else "were"
+        parts.append(f"{_plural(locked, 'encrypted member')} {verb} not tested: {_PASSWORD_HINT}")
+    _flush()
+    sys.stderr.write(f"fastzips3: error: {'; '.join(parts)}\n")
+    if damaged:
+        return EXIT_DAMAGED
+    if locked:
+        return EXIT_PASSWORD
+    return EXIT_ERROR
 
 
 # --- index ----------------------------------------------------------------------------------
@@ -614,15 +827,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
         method_text = ", ".join(
             f"{m} {n}" for m, n in sorted(methods.items(), key=lambda x: (-x[1], x[0]))
         )
-        saved = f", {_ratio(size, csize).strip()} saved" if size else ""
+        percent = round((1 - sum(_payload(e) for e in entries) / size) * 100) if size else 0
+        saved = f", {percent}% saved" if percent >= 0 else f", {-percent}% larger"
+        saved = saved if size else ""
         requests = "request" if stats.requests == 1 else "requests"
         rows = [
             ("Archive", archive.url),
-            ("Size", f"{archive.size:,} bytes ({_human(archive.size)})"),
+            ("Size", _size_text(archive.size)),
             ("ETag", archive.etag or "-"),
             ("Entries", f"{len(entries):,} ({files:,} files, {dirs:,} dirs, {links:,} symlinks)"),
-            ("Uncompressed", f"{size:,} bytes ({_human(size)})"),
-            ("Compressed", f"{csize:,} bytes ({_human(csize)}{saved})"),
+            ("Uncompressed", _size_text(size)),
+            ("Compressed", _size_text(csize, saved)),
             ("Methods", method_text or "-"),
             ("ZIP64", "yes" if archive.is_zip64 else "no"),
             ("Encrypted", f"{encrypted:,} entries"),
@@ -686,6 +901,7 @@ def _cmd_cp(args: argparse.Namespace) -> int:
         entry = _one_member(archive, args.member)
         if entry.is_dir():
             raise _CLIError(f"member {entry.name!r} is a directory")
+        _require_password(args, [entry])
         base = _basename(entry.name)
         with _progress(args, entry.file_size, "copying") as progress:
             if args.dest.startswith("s3://"):
@@ -858,6 +1074,13 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress_defaults: b
         "--version-id", metavar="ID", default=default(None), help="read this S3 object version"
     )
     group.add_argument(
+        "--retries",
+        type=_workers,
+        default=default(None),
+        metavar="N",
+        help="attempts per request, the first included (default: 6; 1: no retry)",
+    )
+    group.add_argument(
         "--password",
         default=default(None),
         help=f"password of encrypted members (or set {_PASSWORD_ENV})",
@@ -890,9 +1113,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_global_options(parser, suppress_defaults=False)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _CommandParser(add_help=False)
     _add_global_options(common, suppress_defaults=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser
+    )
 
     def command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(
@@ -900,7 +1125,8 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=description,
             parents=[common],
-            epilog="exit status: 0 success, 1 error, 2 usage error, 130 interrupted",
+            epilog=_EXIT_TABLE,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.add_argument("archive", metavar="ARCHIVE", help="s3://, http(s)://, file:// or path")
         return sub
@@ -911,7 +1137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "List members, like unzip -l (-v: like unzip -v). A PATTERN is a name, a glob or a "
         "directory.",
     )
-    ls.add_argument("patterns", metavar="PATTERN", nargs="*", help="members to list")
+    ls.add_argument("patterns", metavar="PATTERN", nargs="*", default=[], help="members to list")
     ls.add_argument("-v", "--verbose", action="store_true", help="method, sizes, ratio and CRC-32")
     ls.add_argument("--json", action="store_true", help="one JSON document")
     ls.set_defaults(func=_cmd_ls)
@@ -931,7 +1157,9 @@ def build_parser() -> argparse.ArgumentParser:
         "unless --allow-symlinks, duplicate or case-colliding names) refuse the whole archive "
         "before anything is written. An existing file is an error unless -o or -n.",
     )
-    extract.add_argument("patterns", metavar="PATTERN", nargs="*", help="members to extract")
+    extract.add_argument(
+        "patterns", metavar="PATTERN", nargs="*", default=[], help="members to extract"
+    )
     extract.add_argument(
         "-d", "--dir", default=".", metavar="DIR", help="where to extract (default: .)"
     )
@@ -981,7 +1209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Read every member and check its size and CRC-32, in parallel, like unzip -t. "
         "Exit status 2 when any member is damaged.",
     )
-    test.add_argument("patterns", metavar="PATTERN", nargs="*", help="members to test")
+    test.add_argument("patterns", metavar="PATTERN", nargs="*", default=[], help="members to test")
     test.add_argument(
         "--workers", type=_workers, default=4, metavar="N", help="parallel members (default: 4)"
     )
@@ -993,7 +1221,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Decode deflate members once and keep a checkpoint every --spacing MiB, in the user's "
         "cache: later seeks in them cost one GET and at most one spacing of decompression.",
     )
-    index.add_argument("patterns", metavar="MEMBER", nargs="*", help="members (default: all)")
+    index.add_argument(
+        "patterns", metavar="MEMBER", nargs="*", default=[], help="members (default: all)"
+    )
     index.add_argument(
         "--spacing", type=float, default=8.0, metavar="MIB", help="checkpoint spacing (default: 8)"
     )
@@ -1031,17 +1261,45 @@ def build_parser() -> argparse.ArgumentParser:
 # --- main -----------------------------------------------------------------------------------
 
 
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
-    if isinstance(exc, OSError) and not isinstance(exc, errors.FastZipS3Error):
-        if exc.filename is not None and exc.strerror:
-            return f"{exc.filename}: {exc.strerror}"
-        return str(exc) or type(exc).__name__
+_PASSWORD_HINT = f"give the password with --password (or set {_PASSWORD_ENV})"
+
+
+def _password_message(exc: errors.PasswordError, *, password_given: bool) -> str:
+    """The library's password error in the CLI's words: it names ``--password``."""
     text = str(exc)
-    if isinstance(exc, (errors.FastZipS3Error, _CLIError)):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if not password_given:
+        subject = text.split(": pass password=", 1)[0] if "encrypted" in text else ""
+        return f"{subject or 'a member is encrypted'}: {_PASSWORD_HINT}"
+    return f"{text} (--password)" if "wrong password" in text else text
+
+
+def _message(exc: BaseException, *, password_given: bool = True) -> str:
+    """One line describing ``exc`` for stderr."""
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    elif isinstance(exc, OSError) and not isinstance(exc, errors.FastZipS3Error):
+        if exc.filename is not None and exc.strerror:
+            text = f"{exc.filename}: {exc.strerror}"
+        else:
+            text = str(exc) or type(exc).__name__
+    elif isinstance(exc, errors.PasswordError):
+        text = _password_message(exc, password_given=password_given)
+    elif isinstance(exc, (errors.FastZipS3Error, _CLIError)):
+        text = str(exc) or type(exc).__name__
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+def _exit_code(exc: BaseException) -> int:
+    """The exit status for a failure (see the table in ``--help``)."""
+    if isinstance(exc, _CLIError):
+        return exc.code
+    if isinstance(exc, errors.PasswordError):
+        return EXIT_PASSWORD
+    if isinstance(exc, errors.FormatError):
+        return EXIT_DAMAGED
+    return EXIT_ERROR
 
 
 def _silence_stdout() -> None:
@@ -1084,8 +1342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fastzips3`` command with ``argv`` (default: ``sys.argv[1:]``); the exit status.
 
     Errors are one line on stderr (``fastzips3: error: ...``) and exit status 1; usage errors
-    and damaged members found by ``test`` exit 2; Ctrl-C exits 130. ``--debug`` adds the
-    traceback.
+    exit 2, damaged data or a non-archive 3, a missing or wrong password 4, Ctrl-C 130.
+    ``--debug`` adds the traceback.
     """
     parser = build_parser()
     try:
@@ -1108,8 +1366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        code = exc.code if isinstance(exc, _CLIError) else EXIT_ERROR
+        code = _exit_code(exc)
+        given = _given_password(args) is not None
         with suppress(OSError):
-            sys.stderr.write(f"fastzips3: error: {_message(exc)}\n")
+            sys.stderr.write(f"fastzips3: error: {_message(exc, password_given=given)}\n")
             sys.stderr.flush()
         return code
