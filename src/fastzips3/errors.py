@@ -41,6 +41,8 @@ __all__ = [
     "RetriesExhaustedError",
     "SizeMismatchError",
     "SourceChangedError",
+    "SourceConnectionError",
+    "SourceConnectionRefusedError",
     "SourceError",
     "SourceNotFoundError",
     "SourcePermissionError",
@@ -54,15 +56,26 @@ __all__ = [
     "redact_url",
 ]
 
+#: Query parameters that carry credentials, matched by how their names end (so
+#: ``X-Amz-Security-Token``, ``access_token`` and ``client_secret`` are all caught): AWS SigV4
+#: and SigV2 presigned URLs, GCS signed URLs (``X-Goog-Signature``, ``X-Goog-Credential``),
+#: Azure SAS (``sig``), CloudFront (``Signature``, ``Key-Pair-Id``), and the usual token, key,
+#: password and secret parameters. ``%3D`` catches them inside another URL's query.
 _SECRET_QUERY = re.compile(
-    r"(?i)((?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|"
-    r"AWSAccessKeyId|sig|token)=)[^&#\s]*"
+    r"(?i)((?:Signature|Credential|Token|AWSAccessKeyId|Key-Pair-Id|sig|api_?key|password|"
+    r"passwd|secret)(?:=|%3D))[^&#\s]*"
 )
-_USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+#: ``user:password@`` after any ``scheme://``, anywhere in the text.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s?#]+@")
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with credentials removed: user:password and signing query parameters."""
+    """Return ``url`` with credentials removed: user:password and signing query parameters.
+
+    It also works on any text that holds URLs (a foreign exception's message, a log line):
+    every ``scheme://user:password@`` and every credential query value in it is replaced by
+    ``***``. Redacting more than needed is the safe side.
+    """
     url = _USERINFO.sub(r"\1***@", url)
     return _SECRET_QUERY.sub(r"\1***", url)
 
@@ -305,8 +318,12 @@ _PATH_ERRORS: tuple[tuple[type[OSError], type[PathError]], ...] = (
 class SourceError(FastZipS3Error, OSError):
     """Fetching bytes failed. ``url`` is redacted of credentials, ``range`` is ``(start, end)``.
 
-    ``retryable`` is True for transient failures (5xx, 429, SlowDown, resets, short bodies,
-    timeouts) that fastzips3's retry policy tries again.
+    ``reason`` is the failure in plain words, without the URL; ``str()`` is one line: the reason,
+    then the URL (and range) in brackets. ``retryable`` is True for transient failures (5xx,
+    429, SlowDown, resets, short bodies, timeouts) that fastzips3's retry policy tries again.
+
+    No message carries a secret: the URL is redacted, and a foreign exception (urllib3,
+    botocore) is never chained as it is, only as a redacted stand-in.
     """
 
     #: Whether a failure of this class is transient by default.
@@ -323,6 +340,7 @@ class SourceError(FastZipS3Error, OSError):
         self.url = redact_url(url) if url is not None else None
         self.range = range
         self.retryable = self.default_retryable if retryable is None else retryable
+        self.reason = message
         text = message
         if self.url is not None:
             text += f" [{self.url}"
@@ -335,17 +353,13 @@ class SourceError(FastZipS3Error, OSError):
         return str(self.args[0]) if self.args else ""
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_source_error, (type(self), str(self), self.url, self.range))
+        # Every field (url, range, retryable, reason, history...) is in the state.
+        return (_rebuild_source_error, (type(self), str(self)), self.__dict__)
 
 
-def _rebuild_source_error(
-    cls: type[SourceError], text: str, url: str | None, rng: tuple[int, int] | None
-) -> SourceError:
+def _rebuild_source_error(cls: type[SourceError], text: str) -> SourceError:
     err = cls.__new__(cls)
     Exception.__init__(err, text)
-    err.url = url
-    err.range = rng
-    err.retryable = cls.default_retryable
     return err
 
 
@@ -362,7 +376,11 @@ class SourceChangedError(SourceError):
 
 
 class RangeNotSupportedError(SourceError):
-    """The server does not honour range requests (it answered 200 with the whole body)."""
+    """The server does not honour range requests (it answered 200 with the whole body).
+
+    An HTTP source keeps such a body in memory up to the ``max_unranged_size`` option; this is
+    raised, and not retried, for a larger one.
+    """
 
 
 class SourceTimeoutError(SourceError, TimeoutError):
@@ -371,8 +389,31 @@ class SourceTimeoutError(SourceError, TimeoutError):
     default_retryable = True
 
 
+class SourceConnectionError(SourceError, ConnectionError):
+    """The connection to the server failed or broke: DNS lookup, TLS handshake, reset.
+
+    Also :class:`ConnectionError`. Retryable by default (a reset, a temporary DNS failure); a
+    name that does not exist or a TLS error that a retry cannot fix (a certificate, a server
+    that does not speak TLS) is not retried.
+    """
+
+    default_retryable = True
+
+
+class SourceConnectionRefusedError(SourceConnectionError, ConnectionRefusedError):
+    """The server refused the connection: nothing listens at that address and port.
+
+    Also :class:`ConnectionRefusedError`. Not retried when the host is a literal IP address or
+    ``localhost`` (nothing will start listening in the next seconds), so it fails at once;
+    retried for a host name, whose addresses may move.
+    """
+
+
 class RetriesExhaustedError(SourceError):
-    """Every retry failed. ``history`` lists one line per attempt; the cause is the last error."""
+    """Every retry failed. ``history`` lists one line per attempt; the cause is the last error.
+
+    Its message is one line: ``gave up after N attempts: <the last failure's reason> [url]``.
+    """
 
     def __init__(
         self,
