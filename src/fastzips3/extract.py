@@ -19,9 +19,10 @@ write anywhere else. The threat model is the usual one for archives from strange
   actually produced, which stops mid-member.
 
 Every member is validated before anything is written, so a refused archive writes nothing.
-Each file is written to a temporary name in its target directory and renamed over the target
-only after its size and CRC-32 were verified; no temporary file survives an error or a
-:class:`KeyboardInterrupt`. What an archive could do is bounded; what other processes do to the
+Each file is written to a temporary name in its target directory, and the files are renamed
+over their targets only once all of them were written and their sizes and CRC-32s verified.
+A failed or interrupted extraction leaves nothing behind: no temporary file, no file or link,
+no directory it created (directories that existed before stay). What an archive could do is bounded; what other processes do to the
 destination while it is being written (time-of-check to time-of-use races) is not in scope.
 """
 
@@ -41,7 +42,13 @@ from typing import TYPE_CHECKING, Literal
 from fastzips3._format.entry import ZipEntry
 from fastzips3._format.names import unsafe_reason
 from fastzips3.archive import ZipArchive
-from fastzips3.errors import LimitExceededError, UnsafePathError
+from fastzips3.errors import (
+    FastZipS3Error,
+    LimitExceededError,
+    PathError,
+    PathExistsError,
+    UnsafePathError,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -108,6 +115,27 @@ class _Item:
     @property
     def key(self) -> str:
         return "/".join(self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A member written and verified under a temporary name, waiting for its rename.
+
+    ``tmp`` is None for a target kept as it was (``overwrite="never"``).
+    """
+
+    shown: str
+    target: str
+    tmp: str | None
+    produced: int
+
+
+def _exists(target: str) -> PathExistsError:
+    return PathExistsError(
+        f"{target} exists: refusing to replace it (overwrite='always' replaces existing "
+        "files, 'never' keeps them)",
+        path=target,
+    )
 
 
 class _StoppedError(Exception):
@@ -234,6 +262,12 @@ class _Extraction:
         self.link_keys: set[str] = set()
         self.created_links: set[str] = set()
         self.created_dirs: dict[tuple[str, ...], str] = {}
+        # What this run made, for the rollback of a failed run: the destination's missing
+        # ancestors (outermost first), verified temporary files not yet renamed, and the
+        # targets (files, links) that did not exist before.
+        self.created_roots: list[str] = []
+        self.staged: set[str] = set()
+        self.created_targets: list[str] = []
 
     # --- validation: nothing is written ---------------------------------------------------
 
@@ -384,7 +418,7 @@ class _Extraction:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "exists and is a directory", target)
         if self.overwrite == "error":
-            raise FileExistsError(errno.EEXIST, "file exists", target)
+            raise _exists(target)
 
     def _walk(
         self, parts: tuple[str, ...], *, create: bool, allow_links: bool, entry: ZipEntry
@@ -429,8 +463,57 @@ class _Extraction:
     # --- writing ------------------------------------------------------------------------------
 
     def run(self, items: list[_Item]) -> ExtractReport:
-        """Write the validated plan: directories, then files in parallel, then links."""
-        os.makedirs(self.dest, exist_ok=True)
+        """Write the validated plan, or on any failure undo everything this run created."""
+        try:
+            return self._run(items)
+        except BaseException:
+            self.stop.set()
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """Remove what this run created: files, links, temporary files, then directories.
+
+        Directories go deepest first, and only when empty: one that something else wrote
+        into meanwhile stays. What existed before the run is never touched.
+        """
+        with self.lock:
+            doomed = [*self.created_targets, *self.staged]
+            self.created_targets.clear()
+            self.staged.clear()
+        for path in doomed:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        dirs = [path for _, path in sorted(self.created_dirs.items(), key=lambda kv: -len(kv[0]))]
+        for path in [*dirs, *reversed(self.created_roots)]:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        self.created_dirs.clear()
+        self.created_roots.clear()
+
+    def _make_dest(self) -> None:
+        """Create ``dest`` and its missing ancestors, remembering each one created."""
+        path = os.path.abspath(self.dest)
+        missing: list[str] = []
+        while not os.path.isdir(path):
+            missing.append(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        for path in reversed(missing):
+            try:
+                os.mkdir(path, 0o777)
+            except FileExistsError:
+                if not os.path.isdir(path):
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory", path) from None
+                continue
+            self.created_roots.append(path)
+
+    def _run(self, items: list[_Item]) -> ExtractReport:
+        """Directories, then files in parallel (to temporary names), then every rename at once
+        after all of them were verified, then links."""
+        self._make_dest()
         self.root = os.path.realpath(self.dest)
         order = {id(item): n for n, item in enumerate(items)}
         done: dict[int, tuple[str, bool, int]] = {}
@@ -444,8 +527,9 @@ class _Extraction:
             if dir_item is not None:
                 done[order[id(dir_item)]] = (self._shown(dir_item), True, 0)
         files = [i for i in items if i.kind == "file"]
-        for n, result in self._write_files(files).items():
-            done[order[id(files[n])]] = result
+        staged = self._write_files(files)
+        for n in sorted(staged):  # archive order
+            done[order[id(files[n])]] = self._commit_staged(staged[n])
         for item in items:
             if item.kind == "link":
                 done[order[id(item)]] = self._write_link(item)
@@ -460,8 +544,8 @@ class _Extraction:
     def _shown(self, item: _Item) -> str:
         return os.path.join(self.dest, *item.parts)
 
-    def _write_files(self, files: list[_Item]) -> dict[int, tuple[str, bool, int]]:
-        results: dict[int, tuple[str, bool, int]] = {}
+    def _write_files(self, files: list[_Item]) -> dict[int, _Staged]:
+        results: dict[int, _Staged] = {}
         if not files:
             return results
         # Imported here, not with the module: concurrent.futures (and the logging it pulls in)
@@ -471,7 +555,7 @@ class _Extraction:
         pool = ThreadPoolExecutor(
             max_workers=min(self.workers, len(files)), thread_name_prefix="fastzips3-extract"
         )
-        futures: dict[Future[tuple[str, bool, int]], int] = {}
+        futures: dict[Future[_Staged], int] = {}
         try:
             for n, item in enumerate(files):
                 futures[pool.submit(self._guarded_write, item)] = n
@@ -489,7 +573,7 @@ class _Extraction:
             results[n] = future.result()
         return results
 
-    def _guarded_write(self, item: _Item) -> tuple[str, bool, int]:
+    def _guarded_write(self, item: _Item) -> _Staged:
         try:
             if self.stop.is_set():
                 raise _StoppedError
@@ -502,7 +586,8 @@ class _Extraction:
             self.stop.set()
             raise
 
-    def _write_file(self, item: _Item) -> tuple[str, bool, int]:
+    def _write_file(self, item: _Item) -> _Staged:
+        """Write one member to a verified temporary file beside its target (not renamed yet)."""
         entry = item.entry
         shown = self._shown(item)
         parent = self._walk(item.parts[:-1], create=False, allow_links=True, entry=entry)
@@ -511,14 +596,16 @@ class _Extraction:
         target = os.path.join(parent, item.parts[-1])
         if self.overwrite != "always" and os.path.lexists(target):
             if self.overwrite == "never":
-                return shown, False, 0
-            raise FileExistsError(errno.EEXIST, "file exists", target)
+                return _Staged(shown, target, None, 0)
+            raise _exists(target)
         import tempfile
 
         fd, tmp = tempfile.mkstemp(
             prefix=f".{item.parts[-1][:64]}.", suffix=_TMP_SUFFIX, dir=parent
         )
-        moved = False
+        with self.lock:
+            self.staged.add(tmp)
+        kept = False
         try:
             produced = 0
             with os.fdopen(fd, "wb") as out, self.archive.open(entry, verify=True) as src:
@@ -539,14 +626,33 @@ class _Extraction:
             mtime = _mtime(entry)
             if mtime is not None:
                 os.utime(tmp, (mtime, mtime))
-            outcome = self._commit(tmp, target)
-            moved = outcome == "moved"
-            if outcome == "kept":
-                return shown, False, 0
+            kept = True
         finally:
-            if not moved:
+            if not kept:
+                with self.lock:
+                    self.staged.discard(tmp)
                 _unlink_quiet(tmp)
-        return shown, True, produced
+        return _Staged(shown, target, tmp, produced)
+
+    def _commit_staged(self, staged: _Staged) -> tuple[str, bool, int]:
+        """Rename one verified temporary file over its target; remember a target it created."""
+        tmp = staged.tmp
+        if tmp is None:
+            return staged.shown, False, 0  # skipped ("never")
+        existed = os.path.lexists(staged.target)
+        outcome = self._commit(tmp, staged.target)
+        with self.lock:
+            if outcome != "kept" and not existed:
+                self.created_targets.append(staged.target)
+            if outcome == "moved":
+                self.staged.discard(tmp)
+        if outcome != "moved":
+            _unlink_quiet(tmp)
+            with self.lock:
+                self.staged.discard(tmp)
+        if outcome == "kept":
+            return staged.shown, False, 0
+        return staged.shown, True, staged.produced
 
     def _count(self, entry: ZipEntry, produced: int, count: int) -> None:
         """Check the limits on the bytes actually produced, before they are written."""
@@ -570,12 +676,12 @@ class _Extraction:
         except FileExistsError:
             if self.overwrite == "never":
                 return "kept"
-            raise FileExistsError(errno.EEXIST, "file exists", target) from None
+            raise _exists(target) from None
         except OSError:  # no hard links on this filesystem
             if os.path.lexists(target):
                 if self.overwrite == "never":
                     return "kept"
-                raise FileExistsError(errno.EEXIST, "file exists", target) from None
+                raise _exists(target) from None
             os.replace(tmp, target)
             return "moved"
         return "linked"
@@ -591,18 +697,24 @@ class _Extraction:
         if self.overwrite == "always":
             tmp = os.path.join(parent, f".{item.parts[-1][:64]}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
             _unlink_quiet(tmp)
+            existed = os.path.lexists(target)
             try:
                 os.symlink(item.link_target, tmp)
                 os.replace(tmp, target)
             finally:
                 _unlink_quiet(tmp)
+            if not existed:
+                with self.lock:
+                    self.created_targets.append(target)
         else:
             try:
                 os.symlink(item.link_target, target)  # fails atomically when it exists
             except FileExistsError:
                 if self.overwrite == "never":
                     return shown, False, 0
-                raise FileExistsError(errno.EEXIST, "file exists", target) from None
+                raise _exists(target) from None
+            with self.lock:
+                self.created_targets.append(target)
         self.created_links.add(target)
         mtime = _mtime(entry)
         if mtime is not None and os.utime in os.supports_follow_symlinks:
@@ -650,8 +762,12 @@ def extract_members(
       of more than :data:`RATIO_MIN_BYTES` expanding more than ``max_ratio`` times raise
       :class:`~fastzips3.errors.LimitExceededError`. The declared sizes are checked first, the
       bytes actually produced while writing (stopping mid-member). ``None`` turns a limit off;
-    - an existing target raises :class:`FileExistsError` with ``overwrite="error"`` (the
-      default), is kept with ``"never"`` and replaced atomically with ``"always"``.
+    - an existing target raises :class:`~fastzips3.errors.PathExistsError` (a
+      :class:`FileExistsError`) with ``overwrite="error"`` (the default), is kept with
+      ``"never"`` and replaced atomically with ``"always"``. Other failures of the destination
+      raise :class:`~fastzips3.errors.PathError` (an :class:`OSError`, with the builtin's
+      subclass and errno), and a missing member
+      :class:`~fastzips3.errors.MemberNotFoundError` (a :class:`KeyError`).
 
     ``dest`` is created if needed. Directories are created (mode 0o755 less the umask), files
     are written to a temporary name beside their target and renamed over it once their size and
@@ -659,9 +775,18 @@ def extract_members(
     setgid, sticky or group/other write) restored; symbolic links are created last.
     ``junk_paths`` writes every file directly in ``dest`` (directory entries are skipped).
 
-    Files are extracted by ``workers`` threads, each with its own member reader. The first
-    error stops the others, removes every temporary file and is raised. ``on_progress`` is
-    called with each count of bytes written, from the worker threads.
+    Files are extracted by ``workers`` threads, each with its own member reader, to temporary
+    names; they are renamed to their targets only once every file was written and verified.
+    ``on_progress`` is called with each count of bytes written, from the worker threads.
+
+    **All or nothing.** The first error (a wrong or missing password, a CRC or size mismatch,
+    damaged data, a limit, a network failure, a full disk) or an interruption
+    (:class:`KeyboardInterrupt`) stops the other workers and is raised after the run was rolled
+    back: every temporary file, every file and link this call created, and every directory it
+    created (``dest`` and its parents included) are removed. Nothing that existed before is
+    removed or changed, except that a failure during the final renames (rare: the disk, or
+    another process) cannot bring back files ``overwrite="always"`` had already replaced.
+    There is no "keep going" mode: to extract what can be, extract members one call at a time.
     """
     extraction = _Extraction(
         archive,
@@ -679,5 +804,11 @@ def extract_members(
         entries = archive.entries()
     else:
         entries = [archive.getinfo(m) if isinstance(m, str) else m for m in members]
-    items = extraction.plan(entries)
-    return extraction.run(items)
+    try:
+        items = extraction.plan(entries)
+        return extraction.run(items)
+    except OSError as exc:
+        if isinstance(exc, FastZipS3Error):
+            raise
+        # the destination's own failures (not a directory, permission denied, disk full...)
+        raise PathError.from_os_error(exc) from exc

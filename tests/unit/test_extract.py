@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -518,7 +519,10 @@ def test_overwrite_error_is_the_default_and_writes_nothing(dest: Path, existing:
     with pytest.raises(FileExistsError) as caught:
         extract(existing, dest)
     assert caught.value.filename == str(dest / "d" / "a.txt")
-    assert not isinstance(caught.value, fastzips3.errors.FastZipS3Error)
+    # fastzips3's own error (issue 14), still the builtin with its errno and filename
+    assert isinstance(caught.value, fastzips3.errors.PathExistsError)
+    assert caught.value.errno == errno.EEXIST
+    assert "overwrite='always'" in str(caught.value)
     assert (dest / "d" / "a.txt").read_bytes() == b"mine"
     assert not (dest / "b.txt").exists()
 
@@ -602,3 +606,175 @@ def test_existing_directories_keep_their_mode(dest: Path) -> None:
     os.chmod(dest / "d", 0o700)
     extract(make([info("d/", mode=stat.S_IFDIR | 0o755), ("d/x", b"x")]), dest)
     assert stat.S_IMODE((dest / "d").stat().st_mode) == 0o700
+
+
+# --- a failed extraction leaves nothing (issue 14) ---------------------------------------------
+
+
+PASSWORD = b"pw"
+
+
+def encrypted_zip(members: Sequence[tuple[str, bytes, bool]]) -> bytes:
+    """An archive of stored members, ZipCrypto-encrypted with PASSWORD where the flag says.
+
+    Names ending in "/" are directory entries.
+    """
+    import random
+    import zlib
+
+    from tests.helpers.rawzip import RawMember, build_zip
+    from tests.unit.test_crypto import zipcrypto_encrypt
+
+    raw = []
+    for n, (name, content, encrypted) in enumerate(members):
+        if not encrypted:
+            raw.append(RawMember(name, content))
+            continue
+        data = zipcrypto_encrypt(content, PASSWORD, zlib.crc32(content) >> 24, random.Random(n))
+        raw.append(RawMember(name, content, compressed=data, flags=0x1))
+    return build_zip(raw)
+
+
+#: The layout of the issue's report: the encrypted member is deep, other members come first.
+ENCRYPTED_TREE = [
+    ("src/", b"", False),
+    ("src/a.txt", b"a" * 1000, False),
+    ("src/docs/", b"", False),
+    ("src/docs/readme.txt", b"readme", False),
+    ("src/docs/sub/", b"", False),
+    ("src/docs/sub/secret.txt", b"secret" * 100, True),
+    ("z.txt", b"z" * 5000, False),
+]
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path below ``root`` with a file's content (None for directories)."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): None if p.is_dir() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("password", [None, "wrong"])
+def test_failed_encrypted_extract_leaves_no_directory(
+    tmp_path: Path, workers: int, password: str | None
+) -> None:
+    data = encrypted_zip(ENCRYPTED_TREE)
+    dest = tmp_path / "oute"
+    options: dict[str, Any] = {} if password is None else {"password": password}
+    with fastzips3.open_archive(fastzips3.MemorySource(data), **options) as archive:
+        with pytest.raises(fastzips3.errors.PasswordError) as caught:
+            extract_members(archive, dest, workers=workers)
+    assert ("wrong password" if password else "is encrypted") in str(caught.value)
+    assert not dest.exists()
+    assert os.listdir(tmp_path) == []
+    with fastzips3.open_archive(fastzips3.MemorySource(data), password=PASSWORD) as archive:
+        extract_members(archive, dest, workers=workers)  # the right password: all of it
+    assert (dest / "src/docs/sub/secret.txt").read_bytes() == b"secret" * 100
+
+
+def test_failed_extract_removes_the_nested_destination_it_created(tmp_path: Path) -> None:
+    dest = tmp_path / "new" / "deeper" / "oute"
+    with pytest.raises(fastzips3.errors.PasswordError):
+        extract(encrypted_zip(ENCRYPTED_TREE), dest)
+    assert os.listdir(tmp_path) == []  # "new" and "deeper" too
+
+
+def test_failed_extract_into_an_existing_tree_restores_it_exactly(tmp_path: Path) -> None:
+    dest = tmp_path / "existing"
+    (dest / "src" / "docs").mkdir(parents=True)  # some of the archive's directories exist
+    (dest / "src" / "mine.txt").write_bytes(b"mine")
+    (dest / "other").mkdir()
+    os.chmod(dest / "src", 0o750)
+    before = snapshot(dest)
+    mode = stat.S_IMODE(os.stat(dest / "src").st_mode)
+    with pytest.raises(fastzips3.errors.PasswordError):
+        extract(encrypted_zip(ENCRYPTED_TREE), dest)
+    assert snapshot(dest) == before  # src/docs stays (it existed); src/docs/sub is gone
+    assert stat.S_IMODE(os.stat(dest / "src").st_mode) == mode
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_files_completed_before_a_crc_failure_are_removed(dest: Path, workers: int) -> None:
+    members: list[Member] = [(f"dir{i % 3}/ok{i}.bin", os.urandom(50_000)) for i in range(12)]
+    members.append(("last/bad.txt", b"CORRUPT-ME " * 10_000))
+    data = corrupt(make(members, zipfile.ZIP_STORED), b"CORRUPT-ME")
+    with pytest.raises(CRCMismatchError) as caught:
+        extract(data, dest, workers=workers)
+    assert isinstance(caught.value, zipfile.BadZipFile)
+    assert not dest.exists()
+
+
+def test_a_member_failing_midway_removes_everything(tmp_path: Path) -> None:
+    """The large member fails after several MiB were written; earlier files are gone too."""
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "keep.txt").write_bytes(b"keep")
+    content = os.urandom(6 << 20)
+    small: list[Member] = [(f"a/s{i}.txt", b"small %d" % i) for i in range(5)]
+    data = bytearray(make([*small, ("a/b/big.bin", content)], zipfile.ZIP_STORED))
+    at = bytes(data).index(content[(5 << 20) : (5 << 20) + 64])  # 5 MiB into the member
+    data[at] ^= 0x01
+    written: list[int] = []
+    with pytest.raises(CRCMismatchError):
+        extract(bytes(data), dest, workers=1, on_progress=written.append)
+    assert sum(written) > 5 << 20  # it failed mid-way, not up front
+    assert snapshot(dest) == {"keep.txt": b"keep"}
+
+
+def test_interruption_removes_everything_the_run_created(tmp_path: Path) -> None:
+    dest = tmp_path / "a" / "b"
+    calls: list[int] = []
+
+    def interrupt(count: int) -> None:
+        calls.append(count)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+
+    members: list[Member] = [(f"d{i % 2}/f{i}", os.urandom(200_000)) for i in range(10)]
+    with pytest.raises(KeyboardInterrupt):
+        extract(make(members, zipfile.ZIP_STORED), dest, workers=2, on_progress=interrupt)
+    assert os.listdir(tmp_path) == []
+
+
+def test_overwrite_always_replaces_nothing_when_the_run_fails(tmp_path: Path) -> None:
+    """Files are renamed over their targets only once every member was verified."""
+    dest = tmp_path / "out"
+    (dest / "src").mkdir(parents=True)
+    (dest / "src" / "a.txt").write_bytes(b"mine")
+    (dest / "z.txt").write_bytes(b"mine too")
+    before = snapshot(dest)
+    with pytest.raises(fastzips3.errors.PasswordError):
+        extract(encrypted_zip(ENCRYPTED_TREE), dest, overwrite="always")
+    assert snapshot(dest) == before
+
+
+def test_a_failure_while_renaming_rolls_back_the_renamed_files(tmp_path: Path) -> None:
+    """Another process creates a target while it is being written: the rename refuses it,
+    the files renamed before it are removed, and the other process's file is left alone."""
+    dest = tmp_path / "out"
+    members: list[Member] = [("f1.txt", b"one"), ("f2.txt", b"two"), ("late.txt", b"x" * 100)]
+    seen: list[int] = []
+
+    def race(count: int) -> None:
+        seen.append(count)
+        if count == 100:  # late.txt's bytes: its target is checked, not yet renamed
+            (dest / "late.txt").write_bytes(b"someone else")
+
+    with pytest.raises(fastzips3.errors.PathExistsError) as caught:
+        extract(make(members), dest, workers=1, on_progress=race)
+    assert isinstance(caught.value, FileExistsError)
+    assert snapshot(dest) == {"late.txt": b"someone else"}
+
+
+def test_directory_entries_of_a_failed_run_are_removed_deepest_first(tmp_path: Path) -> None:
+    members: list[Member] = [info("x/"), info("x/y/"), info("x/y/z/"), ("x/y/z/bad", b"B" * 100)]
+    data = corrupt(make(members, zipfile.ZIP_STORED), b"B" * 100)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(CRCMismatchError):
+        extract(data, dest)
+    assert os.listdir(dest) == []
