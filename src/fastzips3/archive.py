@@ -28,6 +28,7 @@ from fastzips3._indexing import (
     unpack_sidecar,
 )
 from fastzips3._listing import CachePolicy, list_archive
+from fastzips3.errors import FastZipS3Error, MemberNotFoundError, PathError
 from fastzips3.member import MemberReader, locate_member
 from fastzips3.options import OpenOptions, ReaderOptions, split_options
 from fastzips3.sources.base import Source
@@ -140,11 +141,16 @@ class ZipArchive:
         return [e.name for e in self._directory.entries]
 
     def getinfo(self, name: str) -> ZipEntry:
-        """The entry called ``name``; :class:`KeyError` if there is none."""
+        """The entry called ``name``.
+
+        :class:`~fastzips3.errors.MemberNotFoundError` (a :class:`KeyError`) if there is none.
+        """
         try:
             return self._by_name[name]
         except KeyError:
-            raise KeyError(f"there is no member named {name!r} in {self.url}") from None
+            raise MemberNotFoundError(
+                f"there is no member named {name!r} in {self.url}", name=name
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -243,7 +249,14 @@ class ZipArchive:
             found = self.index(entry)
             if found is not None:
                 items.append((entry, found))
-        write_object(target, pack_sidecar(self._engine.version, items), **self._source_options)
+        try:
+            write_object(target, pack_sidecar(self._engine.version, items), **self._source_options)
+        except OSError as exc:
+            if isinstance(exc, FastZipS3Error):
+                raise
+            raise PathError.from_os_error(
+                exc, f"cannot write the index sidecar {target}: {exc.strerror or exc}"
+            ) from exc
         return len(items)
 
     def load_indexes(self, target: str) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 from fsspec.archive import AbstractArchiveFileSystem
 
 from fastzips3.archive import ZipArchive
+from fastzips3.errors import PathIsADirectoryError, PathNotFoundError
 from fastzips3.options import OpenOptions
 
 __all__ = ["FastZipS3FileSystem", "archive_url", "source_options_from_fsspec"]
@@ -127,11 +128,32 @@ class FastZipS3FileSystem(AbstractArchiveFileSystem):  # type: ignore[misc]
             }
         self.dir_cache = cache
 
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """What the archive says about ``path``: a member or a directory.
+
+        A missing path raises :class:`~fastzips3.errors.PathNotFoundError` (a
+        :class:`FileNotFoundError`, as fsspec expects).
+        """
+        try:
+            found: dict[str, Any] = super().info(path, **kwargs)
+        except FileNotFoundError as exc:
+            if isinstance(exc, PathNotFoundError):
+                raise
+            name = self._strip_protocol(path)
+            raise PathNotFoundError(
+                f"no member or directory {name!r} in {self.archive.url}",
+                path=f"{self.archive.url}!/{name}",
+            ) from None
+        return found
+
     def _member(self, path: str) -> str:
         name = self._strip_protocol(path)
         info = self.info(name)
         if info["type"] != "file":
-            raise IsADirectoryError(name)
+            raise PathIsADirectoryError(
+                f"{name!r} is a directory in {self.archive.url}",
+                path=f"{self.archive.url}!/{name}",
+            )
         return str(info["name"])
 
     def _open(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import stat as stat_module
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -30,7 +31,13 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
 from fastzips3.compat import RemoteFile
-from fastzips3.errors import SourceChangedError
+from fastzips3.errors import (
+    PathError,
+    PathIsADirectoryError,
+    PathNotADirectoryError,
+    PathNotFoundError,
+    SourceChangedError,
+)
 from fastzips3.nested import MemberSource
 from fastzips3.options import OpenOptions
 from fastzips3.sources.resolve import is_url
@@ -190,6 +197,12 @@ def open(
     ``mode`` is ``"rb"`` (a seekable binary file) or ``"r"``/``"rt"`` (text, with
     ``encoding``, ``errors`` and ``newline`` as for the builtin). Options are those of
     :func:`fastzips3.open_archive`. Repeated opens of members of one archive list it once.
+
+    Errors are fastzips3's, and the builtins ``open`` raises: a missing member or local file
+    raises :class:`~fastzips3.errors.PathNotFoundError` (a :class:`FileNotFoundError`), a
+    directory :class:`~fastzips3.errors.PathIsADirectoryError`, a missing archive or object
+    :class:`~fastzips3.errors.SourceNotFoundError` (a :class:`FileNotFoundError` too), a damaged
+    archive a :class:`~fastzips3.errors.FormatError` (a :class:`zipfile.BadZipFile`).
     """
     if mode not in ("r", "rt", "rb"):
         raise ValueError(
@@ -203,15 +216,21 @@ def open(
             binary = io.BufferedReader(RemoteFile(text, **options), buffer_size=1 << 20)
         else:
             local = text[7:] if text.startswith("file://") else text
-            binary = builtins.open(local, "rb")  # noqa: SIM115 - returned to the caller
+            try:
+                binary = builtins.open(local, "rb")  # noqa: SIM115 - returned to the caller
+            except OSError as exc:
+                raise PathError.from_os_error(exc) from exc
     else:
         if resolved.members[-1] in ("", "/"):
-            raise IsADirectoryError(f"{os.fspath(path)} is an archive root, not a member")
+            text = os.fspath(path)
+            raise PathIsADirectoryError(f"{text} is an archive root, not a member", path=text)
 
         def _open(archive: ZipArchive, member: str) -> IO[bytes]:
             entry = _member(archive, member)
             if entry.is_dir():
-                raise IsADirectoryError(f"{member!r} is a directory in {archive.url}")
+                raise PathIsADirectoryError(
+                    f"{member!r} is a directory in {archive.url}", path=_inside(archive, member)
+                )
             return cast(IO[bytes], archive.open(entry))
 
         binary = _with_retry_on_change(resolved, options, _open)
@@ -233,12 +252,21 @@ class PathInfo:
     method: str | None = None
 
 
+def _inside(archive: ZipArchive, member: str) -> str:
+    """How errors name a path inside an archive: ``archive!/member``."""
+    return f"{archive.url}!/{member}"
+
+
 def _member(archive: ZipArchive, member: str) -> ZipEntry:
-    """The entry, or FileNotFoundError as the builtin open would raise."""
+    """The entry, or the errors the builtin open would raise (as fastzips3 errors)."""
     if member not in archive:
         if member.rstrip("/") + "/" in archive:
-            raise IsADirectoryError(f"{member!r} is a directory in {archive.url}")
-        raise FileNotFoundError(f"no member {member!r} in {archive.url}")
+            raise PathIsADirectoryError(
+                f"{member!r} is a directory in {archive.url}", path=_inside(archive, member)
+            )
+        raise PathNotFoundError(
+            f"no member {member!r} in {archive.url}", path=_inside(archive, member)
+        )
     return archive.getinfo(member)
 
 
@@ -257,7 +285,9 @@ def _dir_names(archive: ZipArchive, member: str) -> list[str]:
         head, sep, _ = rest.partition("/")
         names[head + sep] = None
     if not found:
-        raise FileNotFoundError(f"no directory {member!r} in {archive.url}")
+        raise PathNotFoundError(
+            f"no member or directory {member!r} in {archive.url}", path=_inside(archive, member)
+        )
     return list(names)
 
 
@@ -271,6 +301,9 @@ def listdir(
 
     Subdirectories end with ``/``; directories that only exist implicitly (as the prefix of a
     member) are listed too. A plain local directory is listed with :func:`os.listdir`.
+
+    A missing directory raises :class:`~fastzips3.errors.PathNotFoundError` (a
+    :class:`FileNotFoundError`); other errors are as for :func:`open`.
     """
     text = os.fspath(path)
     suffixes = tuple(s.lower() for s in archive_suffixes)
@@ -279,9 +312,14 @@ def listdir(
         if text.rstrip("/").lower().endswith(suffixes):
             resolved = ArchivePath(text.rstrip("/"), ("",))
         elif not is_url(text):
-            return os.listdir(text)
+            try:
+                return os.listdir(text)
+            except OSError as exc:
+                raise PathError.from_os_error(exc) from exc
         else:
-            raise NotADirectoryError(f"{text} is not an archive or a directory inside one")
+            raise PathNotADirectoryError(
+                f"{text} is not an archive or a directory inside one", path=text
+            )
     names: list[str] = _with_retry_on_change(resolved, options, _dir_names)
     return names
 
@@ -292,16 +330,27 @@ def stat(
     archive_suffixes: Sequence[str] = DEFAULT_ARCHIVE_SUFFIXES,
     **options: Unpack[OpenOptions],
 ) -> PathInfo:
-    """Size and kind of a member, an archive directory, a plain object or a local file."""
+    """Size and kind of a member, an archive directory, a plain object or a local file.
+
+    A missing path raises :class:`~fastzips3.errors.PathNotFoundError` (a
+    :class:`FileNotFoundError`); other errors are as for :func:`open`.
+    """
     text = os.fspath(path)
     resolved = split_archive_path(text, archive_suffixes)
     if resolved is None:
         if is_url(text) and not text.startswith("file://"):
             with RemoteFile(text, **options) as f:
                 return PathInfo(size=f.size, is_dir=False, in_archive=False)
-        st = os.stat(text[7:] if text.startswith("file://") else text)
+        local = text[7:] if text.startswith("file://") else text
+        try:
+            st = os.stat(local)
+        except OSError as exc:
+            raise PathError.from_os_error(exc) from exc
         return PathInfo(
-            size=st.st_size, is_dir=os.path.isdir(text), in_archive=False, mtime=st.st_mtime
+            size=st.st_size,
+            is_dir=stat_module.S_ISDIR(st.st_mode),
+            in_archive=False,
+            mtime=st.st_mtime,
         )
 
     def _stat(archive: ZipArchive, member: str) -> PathInfo:
@@ -319,7 +368,7 @@ def stat(
                 crc=entry.crc,
                 method=entry.method_name,
             )
-        _dir_names(archive, member)  # an implicit directory, or FileNotFoundError
+        _dir_names(archive, member)  # an implicit directory, or PathNotFoundError
         return PathInfo(size=0, is_dir=True, in_archive=True)
 
     info: PathInfo = _with_retry_on_change(resolved, options, _stat)
