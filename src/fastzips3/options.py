@@ -15,7 +15,9 @@ __all__ = ["OpenOptions", "ReaderOptions", "split_options"]
 class OpenOptions(SourceOptions, total=False):
     """Options of :func:`fastzips3.open_archive`, :class:`fastzips3.RemoteFile` and friends.
 
-    Besides the source options (see :class:`fastzips3.sources.resolve.SourceOptions`):
+    Besides the source options (see :class:`fastzips3.sources.resolve.SourceOptions`; among
+    them ``max_unranged_size``, 64 MiB by default: how large an archive may be kept in memory
+    when an HTTP server ignores ``Range`` and sends all of it):
 
     - ``tail_size``: bytes of the listing GET (default 256 KiB);
     - ``block_size``: random-access cache block (default 256 KiB remote, 16 KiB local);

@@ -249,6 +249,9 @@ class Engine:
         return bytes(out)
 
     def _open_counted(self, start: int, end: int) -> RangeStream:
+        if getattr(self.source, "in_memory", False):
+            # The server ignored Range and its whole answer is held in memory: no request.
+            return self.source.open_range(start=start, end=end)
         self.stats.add_request()
         try:
             stream = self.source.open_range(start=start, end=end)
@@ -258,7 +261,7 @@ class Engine:
 
     def open_stream(self, start: int, end: int) -> RangeStream:
         """A GET over ``[start, end)``, streamed, counted, and resumed after transient failures."""
-        return ResumableStream(self._open_counted, start, end, self.config.retries)
+        return ResumableStream(self._open_counted, start, end, self.config.retries, url=self.url)
 
     def sequential(
         self,

@@ -59,10 +59,14 @@ class RetryPolicy:
         """The policy after one more failure; raises when no attempt is left or it cannot help."""
         if not self.is_retryable(exc):
             raise exc
-        history = (*self.history, f"{type(exc).__name__}: {exc}")
+        reason = getattr(exc, "reason", None) or str(exc)
+        history = (*self.history, f"{type(exc).__name__}: {reason}")
         if len(history) >= self.attempts:
+            # One line: the cause in plain words, the attempts, the URL once (the last
+            # error's reason is its message without the URL).
+            attempts = "1 attempt" if len(history) == 1 else f"{len(history)} attempts"
             raise RetriesExhaustedError(
-                f"gave up after {len(history)} attempts; the last failure: {exc}",
+                f"gave up after {attempts}: {reason}",
                 history=history,
                 url=exc.url,
                 range=exc.range,
@@ -99,7 +103,8 @@ class ResumableStream:
 
     ``open_range(start, end)`` makes one GET (counted and pinned by the caller). When a read
     fails transiently, or the GET passes its deadline, the stream closes it and opens
-    ``[next byte, end)`` after the policy's backoff.
+    ``[next byte, end)`` after the policy's backoff. ``url`` (redacted) names the object in the
+    errors the stream makes itself.
     """
 
     def __init__(
@@ -108,7 +113,10 @@ class ResumableStream:
         start: int,
         end: int,
         policy: RetryPolicy,
+        *,
+        url: str | None = None,
     ) -> None:
+        self._url = url
         self._open_range = open_range
         self._pos = start
         self._end = end
@@ -143,6 +151,7 @@ class ResumableStream:
                 if not data:
                     raise SourceError(
                         f"the response ended at byte {self._pos}, before {self._end}",
+                        url=self._url,
                         range=(self._pos, self._end),
                         retryable=True,
                     )
@@ -156,6 +165,7 @@ class ResumableStream:
                 self._fail(
                     SourceTimeoutError(
                         f"the GET passed its {self._policy.request_timeout:g} s deadline",
+                        url=self._url,
                         range=(self._pos, self._end),
                     )
                 )

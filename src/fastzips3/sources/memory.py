@@ -16,14 +16,20 @@ def _etag(data: bytes) -> str:
 
 
 class MemorySource(BaseSource):
-    """Serve ranges of a bytes object, as a server would (with an ETag of its MD5)."""
+    """Serve ranges of a bytes object, as a server would (with an ETag of its MD5).
+
+    ``etag`` gives the ETag instead of hashing the data (an HTTP source that holds a whole
+    response passes the server's). ``bytes`` are not copied.
+    """
 
     remote = False
 
-    def __init__(self, data: bytes, *, url: str = "memory://archive.zip") -> None:
+    def __init__(
+        self, data: bytes, *, url: str = "memory://archive.zip", etag: str | None = None
+    ) -> None:
         super().__init__(url)
         self._data = bytes(data)
-        self._etag = _etag(self._data)
+        self._etag = etag if etag is not None else _etag(self._data)
 
     def _current(self) -> ObjectVersion:
         return ObjectVersion(size=len(self._data), etag=self._etag)

@@ -28,6 +28,10 @@ class SourceOptions(TypedDict, total=False):
     configuration; ``s3_client`` passes a ready botocore client. ``headers`` go with every
     HTTP request. ``storage_options`` go to fsspec. ``connect_timeout`` and ``read_timeout``
     (seconds, default 10 and 60) bound each connection attempt and each wait for data.
+    ``max_unranged_size`` (bytes, default 64 MiB): an HTTP server that ignores ``Range`` sends
+    the whole archive in answer to the first request; up to this size it is kept and the
+    archive is read from memory with no further request, past it the open fails at once with
+    :class:`~fastzips3.errors.RangeNotSupportedError` (0: never keep a whole body).
     """
 
     endpoint_url: str
@@ -44,6 +48,7 @@ class SourceOptions(TypedDict, total=False):
     storage_options: dict[str, Any]
     connect_timeout: float
     read_timeout: float
+    max_unranged_size: int
 
 
 def source_option_names() -> frozenset[str]:
@@ -88,13 +93,14 @@ def open_source(
             requester_pays=options.get("requester_pays", False),
         )
     if scheme in ("http", "https"):
-        from fastzips3.sources.http import HTTPSource
+        from fastzips3.sources.http import DEFAULT_MAX_UNRANGED_SIZE, HTTPSource
 
         return HTTPSource(
             text,
             headers=options.get("headers"),
             connect_timeout=options.get("connect_timeout", 10.0),
             read_timeout=options.get("read_timeout", 60.0),
+            max_unranged_size=options.get("max_unranged_size", DEFAULT_MAX_UNRANGED_SIZE),
         )
     if scheme == "file":
         from fastzips3.sources.local import LocalSource

@@ -13,10 +13,9 @@ import encodings.idna  # noqa: F401
 import os
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastzips3.errors import (
     RangeNotSupportedError,
@@ -24,9 +23,15 @@ from fastzips3.errors import (
     SourceError,
     SourceNotFoundError,
     SourcePermissionError,
-    SourceTimeoutError,
 )
-from fastzips3.sources.base import BaseSource, ObjectVersion, RangeStream, TailRead
+from fastzips3.sources.base import (
+    BaseSource,
+    ObjectVersion,
+    RangeStream,
+    TailRead,
+    network_error,
+    redacted_copy,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["S3Config", "S3Source", "parse_s3_url", "s3_client"]
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +145,9 @@ class _BodyStream:
         self._range = (start, end)
 
     def read(self, size: int = -1, /) -> bytes:
-        with self._source._mapped(self._range):
-            data: bytes = self._body.read(None if size < 0 else size)
+        data: bytes = self._source._guard(
+            lambda: self._body.read(None if size < 0 else size), self._range
+        )
         return data
 
     def close(self) -> None:
@@ -162,6 +170,9 @@ class S3Source(BaseSource):
         super().__init__(url)
         self.bucket, self.key = parse_s3_url(url)
         self._client = client if client is not None else s3_client(config or S3Config())
+        secrets = (config.aws_secret_access_key, config.aws_session_token) if config else ()
+        #: Credentials to scrub from foreign exception text (never expected there).
+        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)
         self._version_id = version_id
         self._extra: dict[str, str] = dict(extra_get_args or {})
         if requester_pays:
@@ -172,61 +183,66 @@ class S3Source(BaseSource):
         """The botocore client in use."""
         return self._client
 
-    @contextmanager
-    def _mapped(self, rng: tuple[int, int] | None) -> Iterator[None]:
-        """Turn botocore/urllib3 exceptions into fastzips3's, at the boundary."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            IncompleteReadError,
-            NoCredentialsError,
-            ReadTimeoutError,
-            ResponseStreamingError,
-        )
-        from botocore.exceptions import (
-            ConnectionError as BotoConnectionError,
-        )
+    def _guard(self, call: Callable[[], T], rng: tuple[int, int] | None) -> T:
+        """Run ``call``; botocore and urllib3 exceptions become fastzips3's, at the boundary.
+
+        The new error is raised outside the ``except`` block and chained to a redacted copy of
+        the foreign one, so that no foreign text (which may carry a URL) reaches a message.
+        """
+        import http.client  # deferred: ``import fastzips3`` does not load http.client
+
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
         from urllib3.exceptions import HTTPError as Urllib3Error
 
+        err: SourceError
         try:
-            yield
+            return call()
+        except SourceError:
+            raise
         except ClientError as exc:
-            err = exc.response.get("Error", {})
-            code = str(err.get("Code", ""))
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            message = str(err.get("Message", "")) or code
-            raise _map_client_error(code, status, message, self._url, rng) from exc
+            message = str(error.get("Message", "")) or code
+            err = _map_client_error(code, status, message, self._url, rng)
+            err.__cause__ = redacted_copy(exc, self._secrets)
         except NoCredentialsError as exc:
-            raise SourcePermissionError(
+            err = SourcePermissionError(
                 "no AWS credentials found; configure them (env, profile, role), or pass "
                 "anonymous=True (--no-sign-request) for a public bucket",
                 url=self._url,
                 range=rng,
-            ) from exc
-        except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise SourceTimeoutError(
-                f"S3 request timed out: {exc}", url=self._url, range=rng
-            ) from exc
-        except (BotoConnectionError, IncompleteReadError, ResponseStreamingError) as exc:
-            raise SourceError(
-                f"S3 connection failed: {exc}", url=self._url, range=rng, retryable=True
-            ) from exc
-        except BotoCoreError as exc:
-            raise SourceError(f"S3 request failed: {exc}", url=self._url, range=rng) from exc
-        except Urllib3Error as exc:
-            raise SourceError(
-                f"S3 connection failed: {type(exc).__name__}: {exc}",
+            )
+            err.__cause__ = redacted_copy(exc, self._secrets)
+        except (BotoCoreError, Urllib3Error, OSError, http.client.HTTPException) as exc:
+            host, port = self._endpoint()
+            err = network_error(
+                exc,
                 url=self._url,
+                host=host,
+                port=port,
                 range=rng,
-                retryable=True,
-            ) from exc
-        except OSError as exc:
-            if isinstance(exc, SourceError):
-                raise
-            raise SourceError(
-                f"S3 connection failed: {exc}", url=self._url, range=rng, retryable=True
-            ) from exc
+                secrets=self._secrets,
+                timeouts=self._timeouts(),
+            )
+        raise err
+
+    def _endpoint(self) -> tuple[str | None, int | None]:
+        endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", None)
+        if not isinstance(endpoint, str):
+            return None, None
+        from urllib3.util import parse_url
+
+        parsed = parse_url(endpoint)
+        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    def _timeouts(self) -> tuple[float, float] | None:
+        config = getattr(getattr(self._client, "meta", None), "config", None)
+        connect = getattr(config, "connect_timeout", None)
+        read = getattr(config, "read_timeout", None)
+        if isinstance(connect, (int, float)) and isinstance(read, (int, float)):
+            return float(connect), float(read)
+        return None
 
     def _get(
         self, range_header: str, rng: tuple[int, int] | None, *, if_none_match: str | None = None
@@ -240,8 +256,7 @@ class S3Source(BaseSource):
             args["IfNoneMatch"] = if_none_match
         elif pinned is not None and pinned.etag is not None:
             args["IfMatch"] = pinned.etag
-        with self._mapped(rng):
-            response: dict[str, Any] = dict(self._client.get_object(**args))
+        response: dict[str, Any] = dict(self._guard(lambda: self._client.get_object(**args), rng))
         return response
 
     def _version_of(self, response: dict[str, Any], rng: tuple[int, int] | None) -> ObjectVersion:
@@ -292,8 +307,7 @@ class S3Source(BaseSource):
         version = self._pin(self._version_of(response, None))
         body = response["Body"]
         try:
-            with self._mapped(None):
-                data: bytes = body.read()
+            data: bytes = self._guard(body.read, None)
         finally:
             body.close()
         start = version.size - len(data)
