@@ -260,7 +260,9 @@ def _inside(archive: ZipArchive, member: str) -> str:
 def _member(archive: ZipArchive, member: str) -> ZipEntry:
     """The entry, or the errors the builtin open would raise (as fastzips3 errors)."""
     if member not in archive:
-        if member.rstrip("/") + "/" in archive:
+        prefix = member.rstrip("/") + "/"
+        if prefix in archive or any(n.startswith(prefix) for n in archive.namelist()):
+            # an explicit directory entry, or one implied by the members below it
             raise PathIsADirectoryError(
                 f"{member!r} is a directory in {archive.url}", path=_inside(archive, member)
             )
