@@ -14,7 +14,8 @@ Where it differs from ``zipfile``, on purpose:
 - :meth:`ZipFile.extract` and :meth:`ZipFile.extractall` use :func:`fastzips3.extract_members`:
   unsafe paths, symbolic links, duplicate names and bombs are refused
   (:class:`~fastzips3.errors.UnsafePathError`, :class:`~fastzips3.errors.LimitExceededError`)
-  rather than rewritten or followed;
+  rather than rewritten or followed, and a failed extraction leaves no file or directory
+  behind;
 - member files opened before :meth:`close` stay readable, as in ``zipfile``; the archive's
   source is released when the last of them is garbage collected (not when it is closed).
 
@@ -564,6 +565,10 @@ class ZipFile:
 
         Every member is checked before anything is written; duplicate names, unsafe paths,
         symbolic links and bombs are refused (:func:`fastzips3.extract_members`).
+
+        Unlike zipfile, a failed extraction (a wrong password, a CRC error, an interruption)
+        leaves nothing behind: files are renamed into place only once all of them were
+        verified, and the directories the call created are removed again.
         """
         with self._password(pwd):
             self._extract(self.infolist() if members is None else members, path)
