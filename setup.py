@@ -155,11 +155,14 @@ def extensions() -> list[object]:
     from setuptools import Extension
 
     compile_args = [] if WINDOWS else ["-O3", "-fno-strict-aliasing"]
+    # The core's page-populating helper thread (Linux): old glibc keeps pthreads apart.
+    link_args = ["-pthread"] if sys.platform.startswith("linux") else []
     settings = _merge(isal, zlib_settings())
     core = Extension(
         "fastzips3._core",
         sources=["src/fastzips3/_core.pyx"],
         extra_compile_args=compile_args,
+        extra_link_args=link_args,
         **settings,  # type: ignore[arg-type]
     )
     return list(

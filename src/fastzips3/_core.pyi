@@ -7,6 +7,7 @@ from typing_extensions import Buffer as _Buffer
 
 ISAL_VERSION: str
 ZLIB_VERSION: str
+CAN_POPULATE: bool
 
 # --- directory (_core_directory.pxi) ---------------------------------------------------------
 

@@ -262,13 +262,26 @@ cdef class Inflater:
         :meth:`decompress_into`)."""
         cdef Py_ssize_t got
         cdef PyObject *raw
+        cdef fz_populator populator
+        cdef bint populating = False
+        cdef unsigned char *out
         if max_length <= 0:
             raise ValueError("max_length must be positive")
         buf = PyBytes_FromStringAndSize(NULL, max_length)
-        if pull is None:
-            got = self._run(<unsigned char *>PyBytes_AS_STRING(buf), max_length)
-        else:
-            got = self._pull_run(<unsigned char *>PyBytes_AS_STRING(buf), max_length, pull, chunk)
+        out = <unsigned char *>PyBytes_AS_STRING(buf)
+        if max_length >= _POPULATE_FROM:
+            # Pages made ready on a helper thread while ISA-L fills the ones before them
+            # (see _core_pages.pxi); it is joined before anyone else can see the buffer.
+            populating = fz_populator_start(&populator, out, <size_t>max_length)
+        try:
+            if pull is None:
+                got = self._run(out, max_length)
+            else:
+                got = self._pull_run(out, max_length, pull, chunk)
+        finally:
+            if populating:
+                with nogil:
+                    fz_populator_join(&populator)
         if got == max_length:
             return buf
         if got == 0:

@@ -26,6 +26,8 @@ cdef uint32_t _piece_into(
     cdef Py_ssize_t got = 0
     if size == 0:
         return 0
+    with nogil:
+        _populate_now(out, size)
     pending = list(segments)
     if bits:
         while pending and len(pending[0]) == 0:

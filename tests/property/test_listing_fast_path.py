@@ -25,9 +25,7 @@ def _slow_entries(directory: Directory, data: bytes) -> list[ZipEntry]:
     while len(out) < len(directory.entries):
         header, pos = CentralDirectoryHeader.parse(data, pos, pos, limit=directory.cd_end)
         out.append(
-            entry_from_header(
-                header, index=len(out), base_offset=directory.base_offset, at=directory.cd_start
-            )
+            entry_from_header(header, base_offset=directory.base_offset, at=directory.cd_start)
         )
     return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import itertools
 import random
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,3 +324,40 @@ def test_output_takes_pieces_in_place_and_checks_bounds() -> None:
         out.inflate_piece([comp], 0, 1)
     combined = CORE.crc32_combine(zlib.crc32(b"ab"), zlib.crc32(b"cde"), 3)
     assert combined == zlib.crc32(b"abcde")
+
+
+# --- fresh outputs populated ahead of the decoder (_core_pages.pxi) ---------------------------
+
+
+@needs_core
+def test_pages_are_populated_on_linux() -> None:
+    assert CORE is not None
+    assert sys.platform.startswith("linux") == CORE.CAN_POPULATE
+
+
+@needs_core
+@pytest.mark.parametrize("cut", ["whole", "truncated", "corrupt"])
+def test_large_outputs_decode_exactly_while_their_pages_are_populated(cut: str) -> None:
+    """Outputs of 32 MiB and more get a page-populating helper thread: it never changes a
+    byte, and it is joined before the output is returned, shrunk or dropped on an error."""
+    assert CORE is not None
+    block = _data(21, 1 << 20)
+    data = b"".join(bytes([i]) + block[1:] for i in range(40))  # 40 MiB, about 1 MiB apart
+    comp = _deflate(data, level=1)
+    if cut == "truncated":
+        comp = comp[: len(comp) * 3 // 4]
+    elif cut == "corrupt":  # 20 MiB of good blocks, then a block of the reserved type 3
+        c = zlib.compressobj(1, zlib.DEFLATED, -15)
+        comp = c.compress(data[: 20 << 20]) + c.flush(zlib.Z_FULL_FLUSH) + b"\xff" * 64
+    for _ in range(3):  # helper threads start and end cleanly, one after another
+        inf = CORE.Inflater(name="big.bin")
+        if cut == "corrupt":
+            with pytest.raises(DecompressionError, match=r"big\.bin"):
+                inf.decompress(len(data) + 1, _puller(comp, 1 << 20))
+            continue
+        out = inf.decompress(len(data) + 1, _puller(comp, 1 << 20))
+        if cut == "whole":
+            assert out == data and inf.finished
+            assert inf.crc == zlib.crc32(data)
+        else:
+            assert 0 < len(out) < len(data) and data.startswith(out)

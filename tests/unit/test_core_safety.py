@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(CORE is None, reason="the compiled core is not a
 
 
 def _entry() -> tuple[object, ...]:
-    return ("a", 1, 1, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", b"a", 0, 3, 0)
+    return ("a", 1, 1, 0, 0, (1980, 1, 1, 0, 0, 0), b"", 0, 0, b"", None, 0, 3)
 
 
 def test_zipinfos_refuse_a_slot_descriptor_borrowed_from_another_class() -> None:

@@ -104,3 +104,24 @@ def test_close_wakes_paused_responses() -> None:
     _settled(served)
     prefetcher.close()
     assert prefetcher.threads_alive == 0
+
+
+def test_workers_linger_instead_of_one_thread_per_chunk() -> None:
+    """A reader that keeps up empties the queue again and again: idle workers wait a moment
+    for the next chunk rather than end, so a long read starts about ``concurrency`` threads,
+    not one per chunk (57 per 1 GiB member before)."""
+    data = random.Random(12).randbytes(40 * MiB)
+    served = [0]
+    config = PrefetchConfig(chunk_size=1 * MiB, concurrency=4, max_ahead=4 * MiB)
+    prefetcher = Prefetcher(
+        lambda s, e: _Stream(data, s, e, served), 0, len(data), config, name="fastzips3-test"
+    )
+    try:
+        out = []
+        while piece := prefetcher.read(_LATER_PIECE):
+            out.append(piece)
+        assert b"".join(out) == data
+        assert len(prefetcher._threads) <= 2 * config.concurrency
+    finally:
+        prefetcher.close()
+    assert prefetcher.threads_alive == 0
