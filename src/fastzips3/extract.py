@@ -22,8 +22,9 @@ Every member is validated before anything is written, so a refused archive write
 Each file is written to a temporary name in its target directory, and the files are renamed
 over their targets only once all of them were written and their sizes and CRC-32s verified.
 A failed or interrupted extraction leaves nothing behind: no temporary file, no file or link,
-no directory it created (directories that existed before stay). What an archive could do is bounded; what other processes do to the
-destination while it is being written (time-of-check to time-of-use races) is not in scope.
+no directory it created (directories that existed before stay). What an archive could do is
+bounded; what other processes do to the destination while it is being written (time-of-check
+to time-of-use races) is not in scope.
 """
 
 from __future__ import annotations
