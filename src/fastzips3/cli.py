@@ -724,6 +724,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
                         else:
                             other += 1
                         message = _message(problem, password_given=password_given)
+                        if entry.is_encrypted and isinstance(problem, errors.IntegrityError):
+                            message += " (a wrong password can do this too)"  # ZipCrypto: 1/256
                         progress.line(f"    testing: {name}  ERROR: {message}")
             except BaseException:
                 stop.set()
@@ -1207,7 +1209,8 @@ def build_parser() -> argparse.ArgumentParser:
         "test",
         "check every member's CRC-32 (like unzip -t)",
         "Read every member and check its size and CRC-32, in parallel, like unzip -t. "
-        "Exit status 2 when any member is damaged.",
+        "Exit status 3 when any member is damaged, 4 when encrypted members could not be "
+        "tested (no password, or a wrong one).",
     )
     test.add_argument("patterns", metavar="PATTERN", nargs="*", default=[], help="members to test")
     test.add_argument(

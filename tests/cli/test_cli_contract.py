@@ -225,3 +225,37 @@ def test_help_documents_every_exit_status(capsys: pytest.CaptureFixture[str]) ->
         assert "exit status:" in text
         for code in (0, 1, 2, 3, 4, 130):
             assert f"\n  {code} " in text, (args, code)
+
+
+def test_a_wrong_password_past_the_check_byte_is_damage_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ZipCrypto checks one byte: 1 wrong password in 256 passes it and fails the CRC-32."""
+    import fastzips3
+    from fastzips3 import errors
+    from tests.cli.archives import encrypted_zip
+
+    path = tmp_path / "slip.zip"
+    path.write_bytes(encrypted_zip({"t.txt": b"some text\n" * 20}))
+    with fastzips3.open_archive(path) as archive:
+        for n in range(5000):
+            try:
+                archive.read("t.txt", password=f"wrong{n}")
+            except errors.PasswordError:
+                continue
+            except errors.FormatError:
+                slipping = f"wrong{n}"
+                break
+        else:
+            pytest.fail("no wrong password passed the check byte")
+    assert main(["test", str(path), "--password", slipping]) == EXIT_DAMAGED
+    out, err = capsys.readouterr()
+    assert "(a wrong password can do this too)" in out
+    one_error_line(err)
+
+
+def test_test_help_names_its_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "--help"]) == EXIT_OK
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status 3 when any member is damaged, 4 when encrypted members" in text
+    assert "status 2" not in text
