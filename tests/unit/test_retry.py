@@ -182,3 +182,107 @@ def test_a_slow_get_past_its_deadline_is_cut_and_resumed(payload: bytes) -> None
     assert len(plan.opened) > 1  # every piece passed the deadline: the GET was resumed
     starts = [s for s, _ in plan.opened]
     assert starts == sorted(starts)
+
+
+# --- the "gave up" message and the classification of network failures ------------------------
+
+
+def test_gave_up_is_one_line_with_the_cause_the_attempts_and_the_url_once() -> None:
+    url = "https://u:pw@host.example/a.zip?X-Amz-Signature=SIG123456"
+    policy = fastzips3.RetryPolicy(attempts=2, backoff=0.0)
+    err = errors.SourceConnectionError("the connection to host.example:443 was reset", url=url)
+    with pytest.raises(errors.RetriesExhaustedError) as info:
+        policy.increment(err).increment(err)
+    text = str(info.value)
+    assert text == (
+        "gave up after 2 attempts: the connection to host.example:443 was reset "
+        "[https://***@host.example/a.zip?X-Amz-Signature=***]"
+    )
+    assert info.value.history == ("SourceConnectionError: " + err.reason,) * 2
+    assert info.value.__cause__ is err
+    one = fastzips3.RetryPolicy(attempts=1)
+    with pytest.raises(errors.RetriesExhaustedError, match=r"^gave up after 1 attempt: "):
+        one.increment(err)
+
+
+def _network_error(exc: BaseException, host: str = "127.0.0.1") -> errors.SourceError:
+    from fastzips3.sources.base import network_error
+
+    return network_error(exc, url=f"http://{host}/a.zip", host=host, port=80)
+
+
+@pytest.mark.parametrize(
+    ("host", "retried"),
+    [("127.0.0.1", False), ("::1", False), ("localhost", False), ("files.example.com", True)],
+)
+def test_a_refused_connection_is_retried_only_for_a_host_name(host: str, retried: bool) -> None:
+    err = _network_error(ConnectionRefusedError(111, "Connection refused"), host)
+    assert isinstance(err, errors.SourceConnectionRefusedError)
+    assert isinstance(err, ConnectionRefusedError)
+    assert err.retryable is retried
+    assert err.reason.startswith("connection refused by ")
+
+
+def test_network_failures_are_named_and_typed() -> None:
+    import socket
+    import ssl
+
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+    gone = _network_error(
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "x.invalid"
+    )
+    assert isinstance(gone, errors.SourceConnectionError)
+    assert gone.reason == "DNS lookup failed: the host x.invalid does not exist"
+    assert not gone.retryable
+    again = _network_error(socket.gaierror(socket.EAI_AGAIN, "Temporary failure"), "x.example")
+    assert again.retryable
+    assert "temporary" in again.reason
+    cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    cert.verify_message = "self-signed certificate"
+    tls = _network_error(cert)
+    assert isinstance(tls, errors.SourceConnectionError)
+    assert (
+        tls.reason
+        == "TLS error with 127.0.0.1:80: certificate verify failed: self-signed certificate"
+    )
+    assert not tls.retryable
+    reset = _network_error(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
+    assert isinstance(reset, errors.SourceConnectionError)
+    assert reset.retryable
+    assert reset.reason == "the connection to 127.0.0.1:80 was reset"
+    timeout = _network_error(TimeoutError("timed out"))
+    assert isinstance(timeout, errors.SourceTimeoutError)
+    # urllib3's wrapper is seen through to the cause inside it
+    inner = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    inner.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    wrapped = MaxRetryError(None, "/a.zip?X-Amz-Signature=SIG123456", inner)  # type: ignore[arg-type]
+    refused = _network_error(wrapped)
+    assert isinstance(refused, errors.SourceConnectionRefusedError)
+
+
+def test_a_foreign_cause_is_chained_only_as_a_redacted_copy() -> None:
+    from urllib3.exceptions import MaxRetryError
+
+    from fastzips3.sources.base import RedactedError, network_error, url_secrets
+
+    url = "http://user:hunter22@h.example/a.zip?X-Amz-Credential=AKIAFAKE%2F2024&sig=AZSIG%2B1"
+    secrets = url_secrets(url)
+    assert {"user", "hunter22", "AKIAFAKE/2024", "AKIAFAKE%2F2024", "AZSIG+1"} <= set(secrets)
+    try:
+        try:
+            raise ConnectionResetError(104, f"reset while fetching {url}")
+        except ConnectionResetError as first:
+            raise MaxRetryError(None, url, first) from first  # type: ignore[arg-type]
+    except MaxRetryError as exc:
+        err = network_error(exc, url=url, host="h.example", port=80, secrets=secrets)
+    cause = err.__cause__
+    assert isinstance(cause, RedactedError)
+    assert isinstance(cause.__cause__, RedactedError)
+    assert cause.__traceback__ is not None  # --debug still shows where it failed
+    import traceback
+
+    text = "".join(traceback.format_exception(err)) + repr(cause) + repr(cause.__cause__)
+    for secret in ("hunter22", "AKIAFAKE", "AZSIG"):
+        assert secret not in text
+    assert "urllib3.exceptions.MaxRetryError" in text

@@ -226,7 +226,7 @@ class HTTPSource(BaseSource):
 
     # --- a server that ignores Range ------------------------------------------------------
 
-    def _too_large(self, size: int | None, rng: tuple[int, int] | None) -> RangeNotSupportedError:
+    def _too_large(self, size: int | None) -> RangeNotSupportedError:
         """The error for a whole body past ``max_unranged_size``; retried only if the server
         honoured ranges before (then a proxy in between flaked)."""
         what = f"the whole object ({_size_text(size)})" if size is not None else "the whole object"
@@ -235,8 +235,7 @@ class HTTPSource(BaseSource):
             f"({_size_text(self._max_unranged)}) allows fastzips3 to keep in memory; raise that "
             "option (--max-unranged-size on the command line), or serve the archive from a "
             "server that supports range requests",
-            url=self._url,
-            range=rng,
+            url=self._url,  # no range: the cause is the whole object, not a part of it
             retryable=self._ranged,
         )
 
@@ -247,12 +246,12 @@ class HTTPSource(BaseSource):
         if declared is not None and declared > limit:
             response.close()  # do not download what cannot be kept
             response.release_conn()
-            raise self._too_large(declared, rng)
+            raise self._too_large(declared)
         data: bytes = self._guard(lambda: response.read(limit + 1), rng)
         if len(data) > limit:
             response.close()
             response.release_conn()
-            raise self._too_large(None, rng)
+            raise self._too_large(None)
         response.release_conn()
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
         if declared is not None and len(data) != declared and not encoded:
