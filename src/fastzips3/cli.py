@@ -2,8 +2,10 @@
 
 ``main(argv)`` parses the arguments and returns the exit status; ``python -m fastzips3`` and the
 ``fastzips3`` console script call it. Only the public API is used (``fastzips3``,
-``fastzips3.errors`` and :mod:`fastzips3.extract`). ``rich`` (the progress bars) and ``boto3`` (the
-``cp`` upload) are imported only by the commands that need them, so ``fastzips3 ls`` stays fast.
+``fastzips3.errors`` and :mod:`fastzips3.extract`), and :class:`fastzips3.nested.MemberSource`
+for nested archives, as :func:`fastzips3.open` resolves them. ``rich`` (the progress bars) and
+``boto3`` (the ``cp`` upload) are imported only by the commands that need them, so
+``fastzips3 ls`` stays fast.
 """
 
 from __future__ import annotations
@@ -336,6 +338,7 @@ def _open(args: argparse.Namespace) -> Iterator[fastzips3.ZipArchive]:
 def _open_levels(
     stack: ExitStack, target: str, options: fastzips3.OpenOptions
 ) -> fastzips3.ZipArchive:
+    """Open each level of ``target`` on ``stack``; the innermost archive."""
     nested = fastzips3.split_archive_path(target)
     members = [m.rstrip("/") for m in nested.members if m.strip("/")] if nested else []
     if nested is None or not members:
