@@ -149,3 +149,35 @@ def test_a_name_that_does_not_exist_is_a_dns_failure() -> None:
     else:
         assert isinstance(cause, errors.SourceConnectionError)
         assert "does not exist" in text
+
+
+def test_a_redirect_loop_is_named_not_dumped() -> None:
+    import http.server
+    import threading
+
+    class Loop(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    loop = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+    thread = threading.Thread(target=loop.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{loop.server_port}/a.zip?sig=LOOPSECRET"
+        with pytest.raises(errors.SourceError) as info:
+            fastzips3.open_archive(url, directory_cache=False)
+    finally:
+        loop.shutdown()
+        loop.server_close()
+        thread.join(timeout=5)
+    shown = f"http://127.0.0.1:{loop.server_port}/a.zip?sig=***"
+    text = _one_line_with_the_url_once(info.value, shown)
+    assert "too many redirects" in text
+    assert "LOOPSECRET" not in text
+    assert not info.value.retryable

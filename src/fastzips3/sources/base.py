@@ -443,6 +443,11 @@ def network_error(
             range=range,
             retryable=True,
         )
+    elif (
+        answer := next((e for e in chain if type(e).__name__ == "ResponseError"), None)
+    ) is not None:
+        # urllib3 gave up on the answers themselves (e.g. "too many redirects")
+        err = SourceError(f"{where}: {redact_text(str(answer), secrets)}", url=url, range=range)
     elif isinstance(os_error := first(OSError), OSError) and os_error.strerror:
         err = SourceConnectionError(
             f"connection to {where} failed: {os_error.strerror}", url=url, range=range
