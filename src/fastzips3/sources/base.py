@@ -28,7 +28,9 @@ __all__ = [
     "RedactedError",
     "Source",
     "TailRead",
+    "is_literal_or_loopback",
     "network_error",
+    "redact_text",
     "redacted_copy",
     "url_secrets",
 ]
