@@ -2,10 +2,9 @@
 
 ``main(argv)`` parses the arguments and returns the exit status; ``python -m fastzips3`` and the
 ``fastzips3`` console script call it. Only the public API is used (``fastzips3``,
-``fastzips3.errors`` and :mod:`fastzips3.extract`), and :class:`fastzips3.nested.MemberSource`
-for nested archives, as :func:`fastzips3.open` resolves them. ``rich`` (the progress bars) and
-``boto3`` (the ``cp`` upload) are imported only by the commands that need them, so
-``fastzips3 ls`` stays fast.
+``fastzips3.errors`` and :mod:`fastzips3.extract`). ``rich`` (the progress bars) and ``boto3``
+(the ``cp`` upload) are imported only by the commands that need them, so ``fastzips3 ls`` stays
+fast.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -39,7 +39,6 @@ from fastzips3.extract import (
     extract_members,
     member_path_problem,
 )
-from fastzips3.nested import MemberSource
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -73,6 +72,8 @@ EXIT_PASSWORD = 4
 EXIT_INTERRUPTED = 130
 
 _CHUNK = 1 << 20
+#: A compressed nested archive is decoded into memory up to this size, then to a file.
+_SPOOL_IN_MEMORY = 64 << 20
 _PART_SIZE = 16 << 20
 #: ``cat`` shows a progress bar (stdout redirected, stderr a terminal) from this many bytes.
 _CAT_PROGRESS_MIN = 8 << 20
@@ -357,9 +358,60 @@ def _open_levels(
         entry = _one_member(archive, name)
         if entry.is_dir():
             raise _CLIError(f"{name!r} in {archive.url} is a directory, not an archive")
-        inner = MemberSource(archive, entry)
-        archive = stack.enter_context(fastzips3.open_archive(inner, **options))
+        archive = _open_inner(stack, archive, entry, options)
     return archive
+
+
+class _NamedFile(io.RawIOBase):
+    """A seekable binary file shown under ``name`` (a nested archive's path, in messages)."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._raw.read(size)
+
+    def readinto(self, buffer: Any, /) -> int:
+        data = self._raw.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+
+def _open_inner(
+    stack: ExitStack,
+    archive: fastzips3.ZipArchive,
+    entry: fastzips3.ZipEntry,
+    options: fastzips3.OpenOptions,
+) -> fastzips3.ZipArchive:
+    """The archive stored as member ``entry`` of ``archive``, as :func:`fastzips3.open` reads
+    nested archives: a stored one is read in place (its reader seeks by ranges of the outer
+    object); a compressed or encrypted one can only be decoded in order, so it is decoded once
+    into a spooled temporary file (memory up to 64 MiB, then disk)."""
+    member = stack.enter_context(archive.open(entry))
+    reader = cast("IO[bytes]", member)
+    if entry.compress_type != 0 or entry.is_encrypted:
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+        stack.callback(spool.close)
+        shutil.copyfileobj(member, spool, _CHUNK)
+        reader = cast("IO[bytes]", spool)
+    named = _NamedFile(reader, f"{archive.url}!/{entry.name}")
+    inner = fastzips3.ZipFile(cast("IO[bytes]", named), **options)
+    stack.callback(inner.close)
+    return inner.archive
 
 
 def _suggest(name: str, names: Sequence[str]) -> str:

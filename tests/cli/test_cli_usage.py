@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fastzips3.cli import EXIT_OK, EXIT_USAGE, main
+from fastzips3.cli import EXIT_OK, EXIT_PASSWORD, EXIT_USAGE, main
 from tests.cli.archives import (
     PASSWORD,
     PLAIN_MEMBERS,
     Archives,
     build_archives,
+    encrypted_zip,
     one_error_line,
     plain_zip,
     run_on_terminal,
@@ -161,6 +162,27 @@ def test_extract_and_info_of_a_nested_archive(
     out = capsys.readouterr().out
     assert f"Archive:      {archives.outer_deflated}!/seven.zip" in out
     assert "Entries:      4 (2 files, 2 dirs" in out
+
+
+def test_two_levels_and_an_encrypted_inner_archive(
+    archives: Archives, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.zip"
+    plain_zip(deep, {"mid/outer.zip": archives.outer_deflated.read_bytes()})
+    assert main(["cat", f"{deep}/mid/outer.zip/seven.zip", "src/docs/sub/a.txt"]) == EXIT_OK
+    assert capsys.readouterr().out == "a\n"
+    assert main(["ls", f"{deep}!/mid/outer.zip!/seven.zip", "-q"]) == EXIT_OK
+    assert names_listed(capsys.readouterr().out) == list(PLAIN_MEMBERS)
+
+    locked = tmp_path / "locked.zip"
+    locked.write_bytes(encrypted_zip({"inner.zip": archives.plain.read_bytes()}))
+    target = f"{locked}/inner.zip"
+    assert main(["cat", target, "src/docs/sub/a.txt", "--password", PASSWORD]) == EXIT_OK
+    assert capsys.readouterr().out == "a\n"
+    assert main(["cat", target, "src/docs/sub/a.txt"]) == EXIT_PASSWORD
+    line = one_error_line(capsys.readouterr().err)
+    assert "encrypted" in line
+    assert "--password" in line
 
 
 def test_a_missing_nested_archive_is_one_line(
