@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from fastzips3._codecs.crypto import to_password
 from fastzips3._codecs.zran import DeflateIndex
+from fastzips3._engine.coalesce import DEFAULT_MAX_GAP, DEFAULT_MAX_SPAN
 from fastzips3._engine.diskcache import DiskCache, cache_key
 from fastzips3._engine.engine import Engine, SequentialReader
 from fastzips3._engine.stats import Stats
@@ -28,8 +29,16 @@ from fastzips3._indexing import (
     unpack_sidecar,
 )
 from fastzips3._listing import CachePolicy, list_archive
-from fastzips3.errors import FastZipS3Error, MemberNotFoundError, PathError
-from fastzips3.member import MemberReader, locate_member
+from fastzips3.errors import (
+    FastZipS3Error,
+    FormatError,
+    MemberNotFoundError,
+    PasswordError,
+    PathError,
+    SourceError,
+    UnsupportedError,
+)
+from fastzips3.member import MemberReader, locate_member, read_held
 from fastzips3.options import OpenOptions, ReaderOptions, split_options
 from fastzips3.sources.base import Source
 from fastzips3.sources.memory import MemorySource
@@ -347,6 +356,114 @@ class ZipArchive:
             return self.read_parallel(entry)
         with self.open(entry, password=password) as f:
             return f.read()
+
+    def select(self, members: str | Iterable[str | ZipEntry] | None = None) -> list[ZipEntry]:
+        """The entries ``members`` names, in central directory order.
+
+        None: every member that is not a directory. A str: a glob over names (``fnmatch``
+        rules, case-sensitive; ``*`` also crosses ``/``), which may match nothing. Names or
+        entries: those, each once; a missing name raises
+        :class:`~fastzips3.errors.MemberNotFoundError`.
+        """
+        self._check_open()
+        if members is None:
+            return [e for e in self._directory.entries if not e.is_dir()]
+        if isinstance(members, str):
+            import fnmatch
+
+            return [e for e in self._directory.entries if fnmatch.fnmatchcase(e.name, members)]
+        chosen = {id(e): e for e in (self.getinfo(m) if isinstance(m, str) else m for m in members)}
+        position = {id(e): i for i, e in enumerate(self._directory.entries)}
+        return sorted(chosen.values(), key=lambda e: position.get(id(e), -1))
+
+    def iter_members(
+        self,
+        members: str | Iterable[str | ZipEntry] | None = None,
+        *,
+        password: str | bytes | None = None,
+        max_gap: int = DEFAULT_MAX_GAP,
+        max_span: int = DEFAULT_MAX_SPAN,
+        workers: int = 8,
+        max_held: int | None = None,
+    ) -> Iterator[tuple[ZipEntry, bytes]]:
+        """Each member's entry and its whole content (size and CRC-32 checked), in the order
+        the members lie in the archive, reading many members with few requests.
+
+        ``members`` is as for :meth:`select`. Members whose bytes lie close together are
+        fetched by one GET: a gap of at most ``max_gap`` bytes between two of them is fetched
+        rather than split, and no GET is larger than ``max_span`` bytes. ``workers`` GETs run
+        at once, holding at most ``max_held`` bytes (default ``workers * max_span``) that were
+        fetched and not yet handed on; a member larger than ``max_span`` is streamed alone.
+
+        A member that fails its own checks (CRC-32, size, corrupt data, password) does not stop
+        the others: every other member still arrives, then the first such error is raised, with
+        the names of any others in its notes. A failed request stops the iteration.
+        """
+        from fastzips3._engine.coalesce import fetch_spans, plan_spans
+
+        self._check_open()
+        key = to_password(password) if password is not None else None
+        chosen = self.select(members)
+        directory = self._directory
+        ranges = [
+            (e.header_offset, max(e.header_offset, min(directory.data_limit(e), directory.size)))
+            for e in chosen
+        ]
+        spans = plan_spans(ranges, max_gap=max_gap, max_span=max_span)
+        failed: list[FastZipS3Error] = []
+        fetched = fetch_spans(
+            self._engine.fetch,
+            spans,
+            workers=workers,
+            max_held=max_held if max_held is not None else workers * max_span,
+        )
+        try:
+            for span, data in fetched:
+                for i in span.items:
+                    yield from self._checked(chosen[i], key, failed, data, span.start)
+        finally:
+            fetched.close()
+        if failed:
+            first = failed[0]
+            if len(failed) > 1:
+                others = ", ".join(repr(getattr(e, "name", "?")) for e in failed[1:6])
+                more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
+                note = f"{len(failed) - 1} other members failed too: {others}{more}"
+                if hasattr(first, "add_note"):  # Python 3.11+
+                    first.add_note(note)
+            raise first
+
+    def _checked(
+        self,
+        entry: ZipEntry,
+        password: bytes | None,
+        failed: list[FastZipS3Error],
+        held: bytes | None,
+        base: int,
+    ) -> Iterator[tuple[ZipEntry, bytes]]:
+        """``entry`` and its content (decoded from ``held``, the object's bytes from ``base``,
+        when given), or nothing when the member itself is bad (kept in ``failed``); errors of
+        the source propagate."""
+        try:
+            if held is not None:
+                data = read_held(
+                    entry,
+                    self._directory,
+                    held,
+                    base,
+                    verify=self._verify,
+                    deflate_backend=self._deflate_backend,
+                    password=password if password is not None else self._password,
+                )
+            else:
+                with self.open(entry, password=password) as f:
+                    data = f.read()
+        except SourceError:
+            raise
+        except (FormatError, PasswordError, UnsupportedError) as exc:
+            failed.append(exc)
+            return
+        yield entry, data
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from fastzips3.errors import (
     TruncatedError,
 )
 
-__all__ = ["MemberReader", "crc_mismatch", "locate_member"]
+__all__ = ["MemberReader", "crc_mismatch", "locate_member", "read_held"]
 
 _OUT_CHUNK = 1 << 20
 #: Read-ahead cap for compressed members: decoding (~650 MB/s of output with isal, so ~200 MB/s
@@ -525,3 +525,93 @@ class MemberReader(io.BufferedIOBase):
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"pos={self._pos}"
         return f"<MemberReader {self.name!r} size={self._size} {state}>"
+
+
+class _HeldData:
+    """A member's compressed bytes already in memory, read as a stream (no request)."""
+
+    threads_alive = 0
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self.pos = 0
+
+    def read(self, size: int) -> bytes:
+        piece = bytes(self._view[self.pos : self.pos + size])
+        self.pos += len(piece)
+        return piece
+
+    def close(self) -> None:
+        self._view = memoryview(b"")
+
+
+def read_held(
+    entry: ZipEntry,
+    directory: Directory,
+    data: bytes,
+    base: int,
+    *,
+    verify: bool = True,
+    deflate_backend: str | None = None,
+    password: bytes | None = None,
+) -> bytes:
+    """The whole content of ``entry`` whose local header and data all lie in ``data`` (the
+    object's bytes from offset ``base``), with the checks a :class:`MemberReader` makes (size,
+    nothing after the end, CRC-32, password) and no request.
+
+    The path of coalesced reads: one GET brings many small members, and each is decoded from
+    it at a fraction of a reader's set-up cost.
+    """
+    if entry.is_encrypted and password is None:
+        decryption_pull(entry, lambda n: b"", None)  # raises the password error
+    DecodedStream.check_method(entry.real_method, name=entry.name)
+    view = memoryview(data)
+    start = entry.header_offset - base
+    limit = min(directory.data_limit(entry), directory.size) - base
+    if start < 0 or limit > len(view):
+        raise ValueError(f"member {entry.name!r} is not inside the held bytes")
+    layout = member_layout(entry, directory, view[start:limit].tobytes())
+    if not isinstance(layout, MemberLayout):
+        raise TruncatedError(
+            f"member {entry.name!r}: its local header runs past the next record",
+            offset=entry.header_offset,
+            record="local header",
+        )
+    method = entry.real_method
+    raw = _HeldData(view[layout.data_start - base : layout.data_end - base])
+    stream = DecodedStream(
+        raw,  # type: ignore[arg-type]  # the part of SequentialReader it uses
+        method=method,
+        name=entry.name,
+        size=entry.file_size,
+        deflate_backend=deflate_backend,
+        decrypt=(lambda pull: decryption_pull(entry, pull, password))
+        if entry.is_encrypted
+        else None,
+        ends_at_size=method == 14 and not entry.flag_bits & _LZMA_EOS_FLAG,
+    )
+    try:
+        content = stream.take(entry.file_size) if entry.file_size else b""
+        if len(content) < entry.file_size:
+            raise SizeMismatchError(
+                f"member {entry.name!r} ended at {len(content)} of {entry.file_size} bytes",
+                name=entry.name,
+                expected=entry.file_size,
+                actual=len(content),
+            )
+        extra = stream.next(1)
+        if extra:
+            raise SizeMismatchError(
+                f"member {entry.name!r} decodes to more than its declared {entry.file_size} bytes",
+                name=entry.name,
+                expected=entry.file_size,
+                actual=entry.file_size + len(extra),
+            )
+        if verify and crc_is_checked(entry):
+            fused = stream.fused_crc
+            actual = crc32(content, 0) if fused is None else fused
+            if actual != entry.crc:
+                raise crc_mismatch(entry, actual)
+    finally:
+        stream.close()
+    return content
