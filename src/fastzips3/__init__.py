@@ -20,6 +20,11 @@ from fastzips3.archive import open_archive as open_archive
 from fastzips3.compat import RemoteFile as RemoteFile
 from fastzips3.extract import ExtractReport as ExtractReport
 from fastzips3.extract import extract_members as extract_members
+from fastzips3.manifest import ManifestFailure as ManifestFailure
+from fastzips3.manifest import ManifestRow as ManifestRow
+from fastzips3.manifest import expand_archives as expand_archives
+from fastzips3.manifest import iter_manifest as iter_manifest
+from fastzips3.manifest import manifest as manifest
 from fastzips3.member import MemberReader as MemberReader
 from fastzips3.options import OpenOptions as OpenOptions
 from fastzips3.paths import PathInfo as PathInfo
@@ -41,6 +46,8 @@ __all__ = [
     "CoreInfo",
     "EngineConfig",
     "ExtractReport",
+    "ManifestFailure",
+    "ManifestRow",
     "MemberReader",
     "MemberSplit",
     "MemorySource",
@@ -59,8 +66,11 @@ __all__ = [
     "clear_archive_cache",
     "core_info",
     "errors",
+    "expand_archives",
     "extract_members",
+    "iter_manifest",
     "listdir",
+    "manifest",
     "member_splits",
     "open",
     "open_archive",

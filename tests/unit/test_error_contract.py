@@ -81,6 +81,18 @@ class Env:
         """Options that make an unreachable server fail after one attempt."""
         return {"retries": fastzips3.RetryPolicy(attempts=1), "connect_timeout": 2.0}
 
+    @property
+    def s3_unreachable(self) -> dict[str, Any]:
+        """Options of an S3 endpoint on the unreachable port (dummy credentials)."""
+        endpoint = self.unreachable.rsplit("/", 1)[0]
+        return {
+            **self.fast,
+            "endpoint_url": endpoint,
+            "aws_access_key_id": "AKIDUNREACHABLE",
+            "aws_secret_access_key": "unreachable-secret",
+            "region": "us-east-1",
+        }
+
     def dest(self) -> Path:
         """A fresh extraction target that does not exist yet."""
         n = 0
@@ -418,6 +430,31 @@ ROWS: list[Row] = [
     Row("read_split", "read_split", "unreachable",
         lambda e: fastzips3.read_split(
             dataclasses.replace(e.split, archive=e.unreachable), **e.fast), OSError),
+    # --- the manifest of many archives ---------------------------------------------------
+    Row("manifest", "manifest", "missing_archive",
+        lambda e: fastzips3.manifest([e.good, e.missing]), FileNotFoundError),
+    Row("manifest", "manifest(glob)", "missing_archive",
+        lambda e: fastzips3.manifest(str(e.root / "no-such-*.zip")), FileNotFoundError),
+    Row("manifest", "manifest", "not_an_archive",
+        lambda e: fastzips3.manifest([e.good, e.not_zip]), BAD),
+    Row("manifest", "manifest", "truncated",
+        lambda e: fastzips3.manifest([e.truncated]), BAD),
+    Row("manifest", "manifest", "unreachable",
+        lambda e: fastzips3.manifest([e.unreachable], **e.fast), OSError),
+    Row("manifest", "manifest(s3 glob)", "unreachable",
+        lambda e: fastzips3.manifest("s3://b/*.zip", **e.s3_unreachable), OSError),
+    Row("iter_manifest", "iter_manifest", "missing_archive",
+        lambda e: list(fastzips3.iter_manifest([e.good, e.missing])), FileNotFoundError),
+    Row("iter_manifest", "iter_manifest", "not_an_archive",
+        lambda e: list(fastzips3.iter_manifest([e.not_zip])), BAD),
+    Row("iter_manifest", "iter_manifest", "truncated",
+        lambda e: list(fastzips3.iter_manifest([e.good, e.truncated])), BAD),
+    Row("iter_manifest", "iter_manifest", "unreachable",
+        lambda e: list(fastzips3.iter_manifest([e.unreachable], **e.fast)), OSError),
+    Row("expand_archives", "expand_archives(glob)", "missing_archive",
+        lambda e: fastzips3.expand_archives(str(e.root / "no-such-*.zip")), FileNotFoundError),
+    Row("expand_archives", "expand_archives(s3 glob)", "unreachable",
+        lambda e: fastzips3.expand_archives("s3://b/x/*.zip", **e.s3_unreachable), OSError),
     # --- the fsspec filesystem (public through the fastzips3:// protocol) -------------------
     Row("fsspec", "FastZipS3FileSystem.open", "missing_member",
         with_fs(GOOD, lambda fs, e: fs.open(NOPE)), FileNotFoundError),
@@ -449,6 +486,8 @@ NOT_APPLICABLE: dict[str, str] = {
     "CoreInfo": "a value type (what core_info reports)",
     "EngineConfig": "a value type (engine settings)",
     "ExtractReport": "a value type (what extract_members did)",
+    "ManifestFailure": "a value type (an archive iter_manifest could not list)",
+    "ManifestRow": "a value type (one member of a manifest)",
     "MemberSplit": "a value type (read_split's rows drive it)",
     "ObjectVersion": "a value type (size and ETag)",
     "OpenOptions": "a TypedDict of options",
@@ -483,6 +522,14 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("extract_members", "not_an_archive"): "takes an open ZipArchive (open_archive's rows)",
     ("extract_members", "unreachable"): "takes an open ZipArchive; see the S3 contract test",
     ("read_split", "wrong_password"): "encrypted members have no splits (member_splits' row)",
+    ("manifest", "missing_member"): "lists whole archives; it names no member",
+    ("manifest", "wrong_password"): "lists names, decrypts nothing",
+    ("iter_manifest", "missing_member"): "lists whole archives; it names no member",
+    ("iter_manifest", "wrong_password"): "lists names, decrypts nothing",
+    ("expand_archives", "missing_member"): "expands archive names; opens no archive",
+    ("expand_archives", "not_an_archive"): "expands archive names; opens no archive",
+    ("expand_archives", "truncated"): "expands archive names; opens no archive",
+    ("expand_archives", "wrong_password"): "expands archive names; opens no archive",
 }
 
 

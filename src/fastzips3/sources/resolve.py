@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from fastzips3.sources.s3 import S3Config, S3Source  # up front: it does not imp
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["SourceOptions", "is_url", "open_source", "source_option_names"]
+__all__ = ["SourceOptions", "is_url", "open_source", "s3_config", "source_option_names"]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
@@ -56,6 +57,28 @@ def source_option_names() -> frozenset[str]:
     return frozenset(SourceOptions.__annotations__)
 
 
+def s3_config(options: SourceOptions, *, max_pool_connections: int | None = None) -> S3Config:
+    """The :class:`S3Config` that ``options`` describe (``s3_client`` aside).
+
+    ``max_pool_connections`` sizes the shared client's connection pool (default 32): a caller
+    that keeps more requests in flight at once (the manifest of many archives) asks for more.
+    """
+    config = S3Config(
+        endpoint_url=options.get("endpoint_url"),
+        profile=options.get("profile"),
+        region=options.get("region"),
+        anonymous=options.get("anonymous", False),
+        aws_access_key_id=options.get("aws_access_key_id"),
+        aws_secret_access_key=options.get("aws_secret_access_key"),
+        aws_session_token=options.get("aws_session_token"),
+        connect_timeout=options.get("connect_timeout", 10.0),
+        read_timeout=options.get("read_timeout", 60.0),
+    )
+    if max_pool_connections is not None and max_pool_connections > config.max_pool_connections:
+        config = dataclasses.replace(config, max_pool_connections=max_pool_connections)
+    return config
+
+
 def is_url(text: str) -> bool:
     """True when ``text`` starts with a ``scheme://``."""
     return bool(_SCHEME.match(text))
@@ -74,20 +97,9 @@ def open_source(
     m = _SCHEME.match(text)
     scheme = m.group(1).lower() if m else ""
     if scheme == "s3":
-        config = S3Config(
-            endpoint_url=options.get("endpoint_url"),
-            profile=options.get("profile"),
-            region=options.get("region"),
-            anonymous=options.get("anonymous", False),
-            aws_access_key_id=options.get("aws_access_key_id"),
-            aws_secret_access_key=options.get("aws_secret_access_key"),
-            aws_session_token=options.get("aws_session_token"),
-            connect_timeout=options.get("connect_timeout", 10.0),
-            read_timeout=options.get("read_timeout", 60.0),
-        )
         return S3Source(
             text,
-            config=config,
+            config=s3_config(options),
             client=options.get("s3_client"),
             version_id=options.get("version_id"),
             requester_pays=options.get("requester_pays", False),

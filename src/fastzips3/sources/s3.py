@@ -36,7 +36,15 @@ from fastzips3.sources.base import (
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-__all__ = ["S3Config", "S3Source", "parse_s3_url", "s3_client"]
+__all__ = [
+    "ListPage",
+    "S3Config",
+    "S3Source",
+    "guarded",
+    "list_objects_page",
+    "parse_s3_url",
+    "s3_client",
+]
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -136,6 +144,122 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+def guarded(
+    call: Callable[[], T],
+    *,
+    client: Any,
+    url: str,
+    secrets: tuple[str, ...] = (),
+    rng: tuple[int, int] | None = None,
+) -> T:
+    """Run ``call`` (a request on ``client``); botocore and urllib3 exceptions become
+    fastzips3's, at the boundary.
+
+    The new error is raised outside the ``except`` block and chained to a redacted copy of
+    the foreign one, so that no foreign text (which may carry a URL) reaches a message.
+    ``secrets`` are scrubbed from that copy.
+    """
+    import http.client  # deferred: ``import fastzips3`` does not load http.client
+
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    err: SourceError
+    try:
+        return call()
+    except SourceError:
+        raise
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = str(error.get("Message", "")) or code
+        err = _map_client_error(code, status, message, url, rng)
+        err.__cause__ = redacted_copy(exc, secrets)
+    except NoCredentialsError as exc:
+        err = SourcePermissionError(
+            "no AWS credentials found; configure them (env, profile, role), or pass "
+            "anonymous=True (--no-sign-request) for a public bucket",
+            url=url,
+            range=rng,
+        )
+        err.__cause__ = redacted_copy(exc, secrets)
+    except (BotoCoreError, Urllib3Error, OSError, http.client.HTTPException) as exc:
+        host, port = _client_endpoint(client)
+        err = network_error(
+            exc,
+            url=url,
+            host=host,
+            port=port,
+            range=rng,
+            secrets=secrets,
+            timeouts=_client_timeouts(client),
+        )
+    raise err
+
+
+def _client_endpoint(client: Any) -> tuple[str | None, int | None]:
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    if not isinstance(endpoint, str):
+        return None, None
+    from urllib3.util import parse_url
+
+    parsed = parse_url(endpoint)
+    return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def _client_timeouts(client: Any) -> tuple[float, float] | None:
+    config = getattr(getattr(client, "meta", None), "config", None)
+    connect = getattr(config, "connect_timeout", None)
+    read = getattr(config, "read_timeout", None)
+    if isinstance(connect, (int, float)) and isinstance(read, (int, float)):
+        return float(connect), float(read)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a ListObjectsV2 answer: ``(key, size)`` pairs and the next page's token."""
+
+    objects: tuple[tuple[str, int], ...]
+    next_token: str | None
+
+
+def list_objects_page(
+    client: S3Client,
+    bucket: str,
+    prefix: str,
+    *,
+    token: str | None = None,
+    delimiter: str | None = None,
+    requester_pays: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> ListPage:
+    """One ListObjectsV2 request: up to 1,000 keys under ``prefix``, in key order.
+
+    Without ``delimiter``, keys in every "subdirectory" come back; with ``"/"``, only those
+    with no ``/`` after the prefix (common prefixes are dropped). Errors are fastzips3's
+    (:class:`~fastzips3.errors.SourceNotFoundError` for a missing bucket, ...), with the URL
+    ``s3://bucket/prefix``. Nothing here retries; the caller's policy does.
+    """
+    args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    if token is not None:
+        args["ContinuationToken"] = token
+    if delimiter is not None:
+        args["Delimiter"] = delimiter
+    if requester_pays:
+        args["RequestPayer"] = "requester"
+    url = f"s3://{bucket}/{prefix}"
+    response = guarded(
+        lambda: client.list_objects_v2(**args), client=client, url=url, secrets=secrets
+    )
+    objects = tuple((str(o["Key"]), int(o.get("Size", 0))) for o in response.get("Contents", ()))
+    next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+    if response.get("IsTruncated") and not next_token:
+        raise SourceError("S3 said the listing goes on but gave no continuation token", url=url)
+    return ListPage(objects, str(next_token) if next_token else None)
+
+
 class _BodyStream:
     """A botocore StreamingBody that maps its errors into fastzips3's."""
 
@@ -184,65 +308,8 @@ class S3Source(BaseSource):
         return self._client
 
     def _guard(self, call: Callable[[], T], rng: tuple[int, int] | None) -> T:
-        """Run ``call``; botocore and urllib3 exceptions become fastzips3's, at the boundary.
-
-        The new error is raised outside the ``except`` block and chained to a redacted copy of
-        the foreign one, so that no foreign text (which may carry a URL) reaches a message.
-        """
-        import http.client  # deferred: ``import fastzips3`` does not load http.client
-
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-        from urllib3.exceptions import HTTPError as Urllib3Error
-
-        err: SourceError
-        try:
-            return call()
-        except SourceError:
-            raise
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            message = str(error.get("Message", "")) or code
-            err = _map_client_error(code, status, message, self._url, rng)
-            err.__cause__ = redacted_copy(exc, self._secrets)
-        except NoCredentialsError as exc:
-            err = SourcePermissionError(
-                "no AWS credentials found; configure them (env, profile, role), or pass "
-                "anonymous=True (--no-sign-request) for a public bucket",
-                url=self._url,
-                range=rng,
-            )
-            err.__cause__ = redacted_copy(exc, self._secrets)
-        except (BotoCoreError, Urllib3Error, OSError, http.client.HTTPException) as exc:
-            host, port = self._endpoint()
-            err = network_error(
-                exc,
-                url=self._url,
-                host=host,
-                port=port,
-                range=rng,
-                secrets=self._secrets,
-                timeouts=self._timeouts(),
-            )
-        raise err
-
-    def _endpoint(self) -> tuple[str | None, int | None]:
-        endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", None)
-        if not isinstance(endpoint, str):
-            return None, None
-        from urllib3.util import parse_url
-
-        parsed = parse_url(endpoint)
-        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
-
-    def _timeouts(self) -> tuple[float, float] | None:
-        config = getattr(getattr(self._client, "meta", None), "config", None)
-        connect = getattr(config, "connect_timeout", None)
-        read = getattr(config, "read_timeout", None)
-        if isinstance(connect, (int, float)) and isinstance(read, (int, float)):
-            return float(connect), float(read)
-        return None
+        """Run ``call``; botocore and urllib3 exceptions become fastzips3's (:func:`guarded`)."""
+        return guarded(call, client=self._client, url=self._url, secrets=self._secrets, rng=rng)
 
     def _get(
         self, range_header: str, rng: tuple[int, int] | None, *, if_none_match: str | None = None
