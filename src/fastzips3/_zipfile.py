@@ -259,16 +259,9 @@ class _Archive(ZipArchive):
 
     default_password: bytes | None = None
 
-    def open(
-        self,
-        member: str | ZipEntry,
-        *,
-        password: str | bytes | None = None,
-        verify: bool | None = None,
-    ) -> MemberReader:
-        """Like :meth:`ZipArchive.open`, with :attr:`default_password` when none is given."""
-        chosen = self.default_password if password is None else password
-        return super().open(member, password=chosen, verify=verify)
+    def _member_password(self, password: str | bytes | None) -> bytes | None:
+        """The password given, else :attr:`default_password`, else the archive's."""
+        return super()._member_password(self.default_password if password is None else password)
 
 
 def _check_pwd(pwd: object) -> None:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Literal
 
 from fastzips3._format.entry import ZipEntry
 from fastzips3._format.names import unsafe_reason
-from fastzips3.archive import ZipArchive
+from fastzips3.archive import Span, ZipArchive
 from fastzips3.errors import (
     FastZipS3Error,
     LimitExceededError,
@@ -83,6 +83,9 @@ MAX_SYMLINK_TARGET = 4096
 Overwrite = Literal["never", "always", "error"]
 
 _CHUNK = 1 << 20
+#: Members of a fetched span declaring at most this many bytes are decoded whole from it;
+#: larger ones (a high ratio) stream, so memory stays bounded by the chunk.
+_WHOLE_FROM_HELD = 8 << 20
 _TMP_SUFFIX = ".fastzips3-tmp"
 _SEPARATORS = re.compile(r"[\\/]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -553,13 +556,16 @@ class _Extraction:
         # is 5 ms of ``import fastzips3``.
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+        # Members that lie close together come in one GET each run (a span); each task writes
+        # one span's members, so at most ``workers`` spans are held at once.
+        spans = self.archive._plan_spans([item.entry for item in files])
         pool = ThreadPoolExecutor(
-            max_workers=min(self.workers, len(files)), thread_name_prefix="fastzips3-extract"
+            max_workers=min(self.workers, len(spans)), thread_name_prefix="fastzips3-extract"
         )
-        futures: dict[Future[_Staged], int] = {}
+        futures: dict[Future[list[tuple[int, _Staged]]], Span] = {}
         try:
-            for n, item in enumerate(files):
-                futures[pool.submit(self._guarded_write, item)] = n
+            for span in spans:
+                futures[pool.submit(self._write_span, span, files)] = span
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:
             self.stop.set()
@@ -570,15 +576,23 @@ class _Extraction:
         pool.shutdown(wait=True, cancel_futures=True)
         if self.errors:
             raise self.errors[0]
-        for future, n in futures.items():
-            results[n] = future.result()
+        for future in futures:
+            results.update(future.result())
         return results
 
-    def _guarded_write(self, item: _Item) -> _Staged:
+    def _write_span(self, span: Span, files: list[_Item]) -> list[tuple[int, _Staged]]:
+        """Fetch one span (one GET; a streamed span is read member by member instead) and
+        write each of its members."""
         try:
             if self.stop.is_set():
                 raise _StoppedError
-            return self._write_file(item)
+            held = None if span.streamed else self.archive._fetch_span(span)
+            written = []
+            for n in span.items:
+                if self.stop.is_set():
+                    raise _StoppedError
+                written.append((n, self._write_file(files[n], held, span.start)))
+            return written
         except _StoppedError:
             raise
         except BaseException as exc:
@@ -587,7 +601,7 @@ class _Extraction:
             self.stop.set()
             raise
 
-    def _write_file(self, item: _Item) -> _Staged:
+    def _write_file(self, item: _Item, held: bytes | None = None, base: int = 0) -> _Staged:
         """Write one member to a verified temporary file beside its target (not renamed yet)."""
         entry = item.entry
         shown = self._shown(item)
@@ -609,18 +623,27 @@ class _Extraction:
         kept = False
         try:
             produced = 0
-            with os.fdopen(fd, "wb") as out, self.archive.open(entry, verify=True) as src:
-                while True:
-                    if self.stop.is_set():
-                        raise _StoppedError
-                    chunk = src.read(_CHUNK)  # the read that reaches the end checks the CRC
-                    if not chunk:
-                        break
-                    produced += len(chunk)
-                    self._count(entry, produced, len(chunk))
-                    out.write(chunk)
-                    if self.on_progress is not None:
-                        self.on_progress(len(chunk))
+            with os.fdopen(fd, "wb") as out:
+                if held is not None and entry.file_size <= _WHOLE_FROM_HELD:
+                    content = self.archive._read_held(entry, held, base)  # checked, no request
+                    produced = len(content)
+                    self._count(entry, produced, produced)
+                    out.write(content)
+                    if self.on_progress is not None and produced:
+                        self.on_progress(produced)
+                else:
+                    with self.archive.open(entry, verify=True) as src:
+                        while True:
+                            if self.stop.is_set():
+                                raise _StoppedError
+                            chunk = src.read(_CHUNK)  # the read that reaches the end checks the CRC
+                            if not chunk:
+                                break
+                            produced += len(chunk)
+                            self._count(entry, produced, len(chunk))
+                            out.write(chunk)
+                            if self.on_progress is not None:
+                                self.on_progress(len(chunk))
             mode = entry.unix_mode
             regular = mode is not None and stat.S_IFMT(mode) in (0, stat.S_IFREG)
             os.chmod(tmp, (mode if regular and mode else 0o666) & self.file_mask)

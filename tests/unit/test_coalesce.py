@@ -11,6 +11,7 @@ import threading
 import time
 import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +197,16 @@ def test_big_members_stream_and_encrypted_ones_need_the_password() -> None:
         got = dict(archive.iter_members(password="foo"))
         assert set(got) == {e for e in archive.entries() if not e.is_dir()}
         assert all(zlib.crc32(d) == e.crc for e, d in got.items())
+
+
+def test_extraction_fetches_spans_not_members(tmp_path: Path) -> None:
+    data = _archive(2000)
+    with fastzips3.open_archive(MemorySource(data)) as archive:
+        before = archive.stats.requests
+        report = fastzips3.extract_members(archive, tmp_path / "out", workers=4)
+        spent = archive.stats.requests - before
+    assert len(report.extracted) == 2000  # no directory entries in this archive
+    assert spent <= len(data) // (8 << 20) + 1
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            assert (tmp_path / "out" / info.filename).read_bytes() == zf.read(info)
