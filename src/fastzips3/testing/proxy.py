@@ -361,6 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self.close_connection = True
         finally:
+            proxy._end()
             responses, self._open_responses = self._open_responses, []
             for upstream_response in responses:
                 if not upstream_response.isclosed():
@@ -592,6 +593,8 @@ class CountingProxy:
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
         self._index = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -657,10 +660,29 @@ class CountingProxy:
             return [entry.freeze() for entry in self._entries]
 
     def reset(self) -> None:
-        """Forget all records and restart request numbering at 0."""
+        """Forget all records, restart request numbering at 0 and :attr:`max_in_flight` at
+        the requests in flight now."""
         with self._lock:
             self._entries = []
             self._index = 0
+            self._max_in_flight = self._in_flight
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled now: headers received, response not yet fully sent."""
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests in flight at once since start or :meth:`reset`.
+
+        A request is in flight from the arrival of its headers until its response has been
+        sent (or its connection dropped), so this counts concurrency at the server, outside
+        the client: the proof that a client kept N requests going at once.
+        """
+        with self._lock:
+            return self._max_in_flight
 
     def count(self, method: str | None = None) -> int:
         """Number of requests recorded, optionally only those with ``method``."""
@@ -700,7 +722,13 @@ class CountingProxy:
         entry = _Entry(request.method, request.path, request.range_header)
         with self._lock:
             self._entries.append(entry)
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
         return entry
+
+    def _end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _set_status(self, entry: _Entry, status: int) -> None:
         with self._lock:
