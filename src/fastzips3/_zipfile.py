@@ -444,7 +444,9 @@ class ZipFile:
         password = pwd or self.pwd
         if entry.flag_bits & _FLAG_ENCRYPTED and not password:
             raise PasswordError(
-                f"File {info.filename!r} is encrypted, password required for extraction"
+                f"File {info.filename!r} is encrypted, password required for extraction",
+                name=info.filename,
+                missing=True,
             )
         return entry, password
 

@@ -306,6 +306,8 @@ def _options(args: argparse.Namespace) -> fastzips3.OpenOptions:
         options["version_id"] = args.version_id
     if args.retries is not None:
         options["retries"] = fastzips3.RetryPolicy(attempts=args.retries)
+    if hasattr(args, "max_unranged_size"):
+        options["max_unranged_size"] = args.max_unranged_size or 0
     if args.metadata_encoding:
         try:
             b"\0\0\0\0".decode(args.metadata_encoding)  # unknown, or not text (rot13)
@@ -672,7 +674,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
                     on_progress=progress.advance,
                 )
         except FileExistsError as exc:
-            if isinstance(exc, errors.FastZipS3Error):
+            if isinstance(exc, errors.FastZipS3Error) and not isinstance(
+                exc, errors.PathExistsError
+            ):
                 raise
             raise _CLIError(
                 f"{exc.filename} exists (-o overwrites existing files, -n keeps them)"
@@ -741,7 +745,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
             if entry.is_dir() or stop.is_set():
                 return None
             if entry.is_encrypted and not password_given:
-                return errors.PasswordError(f"member {entry.name!r} is encrypted")
+                return errors.PasswordError(
+                    f"member {entry.name!r} is encrypted", name=entry.name, missing=True
+                )
             try:
                 with archive.open(entry, verify=True) as f:
                     while not stop.is_set():
@@ -1138,6 +1144,14 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress_defaults: b
         help="attempts per request, the first included (default: 6; 1: no retry)",
     )
     group.add_argument(
+        "--max-unranged-size",
+        type=_size,
+        default=argparse.SUPPRESS,
+        metavar="SIZE",
+        help="when an HTTP server ignores Range, keep an archive of up to SIZE in memory "
+        "(default: 64M; 0: never)",
+    )
+    group.add_argument(
         "--password",
         default=default(None),
         help=f"password of encrypted members (or set {_PASSWORD_ENV})",
@@ -1326,8 +1340,8 @@ def _password_message(exc: errors.PasswordError, *, password_given: bool) -> str
     """The library's password error in the CLI's words: it names ``--password``."""
     text = str(exc)
     if not password_given:
-        subject = text.split(": pass password=", 1)[0] if "encrypted" in text else ""
-        return f"{subject or 'a member is encrypted'}: {_PASSWORD_HINT}"
+        subject = f"member {exc.name!r} is encrypted" if exc.name else "a member is encrypted"
+        return f"{subject}: {_PASSWORD_HINT}"
     return f"{text} (--password)" if "wrong password" in text else text
 
 

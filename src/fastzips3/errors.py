@@ -209,7 +209,13 @@ class MemberNotFoundError(FastZipS3Error, KeyError):
 
 
 class PasswordError(FastZipS3Error, RuntimeError):
-    """A password is missing or wrong for an encrypted member."""
+    """A password is missing or wrong for an encrypted member (``.name``: the member, when
+    known; ``.missing``: True when none was given, False when the one given is wrong)."""
+
+    def __init__(self, message: str, *, name: str | None = None, missing: bool = False):
+        super().__init__(message)
+        self.name = name
+        self.missing = missing
 
 
 class LimitExceededError(FastZipS3Error):

@@ -346,7 +346,7 @@ def test_extract_overwrite_policies(sample: Sample, tmp_path: Path) -> None:
     result = run("extract", sample.path, "docs", "-d", tmp_path)  # default: refuse
     assert result.returncode == 1
     assert str(readme) in one_error_line(result)
-    assert "-o" in one_error_line(result)
+    assert "(-o overwrites existing files, -n keeps them)" in one_error_line(result)
     assert readme.read_bytes() == b"mine"
 
     result = run("extract", "-n", sample.path, "docs", "-d", tmp_path)

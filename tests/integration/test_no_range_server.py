@@ -127,3 +127,16 @@ def test_a_missing_file_is_not_found_at_once(server: LocalHTTPServer) -> None:
     assert "HTTP 404" in str(info.value)
     assert server.count() == 1
     assert time.monotonic() - start < 5
+
+
+def test_the_cli_takes_the_limit_as_an_option(
+    server: LocalHTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fastzips3.cli import main
+
+    url = f"{server.url}/small.zip"
+    assert main(["ls", url, "--max-unranged-size", "1M"]) == 1
+    ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fastzips3")]
+    assert len(ours) == 1 and "--max-unranged-size" in ours[0]
+    assert main(["ls", "--max-unranged-size", "8M", url]) == 0
+    assert "readme.txt" in capsys.readouterr().out

@@ -188,7 +188,7 @@ def _is_strong(entry: CryptoEntry) -> bool:
 def _require_password(name: str, password: bytes | None) -> bytes:
     if password is None:
         raise PasswordError(
-            f"member {name!r} is encrypted: pass password= (--password on the command line)"
+            f"member {name!r} is encrypted and no password was given", name=name, missing=True
         )
     return password
 
@@ -302,7 +302,7 @@ def _open_zipcrypto(entry: CryptoEntry, pull: Pull, password: bytes) -> Pull:
     # 2/256 instead of 1/256, and fails the CRC-32 check of the content instead.
     check = header[-1]
     if check != (entry.crc >> 24) & 0xFF and check != (_dos_time(entry) >> 8) & 0xFF:
-        raise PasswordError(f"wrong password for member {name!r}")
+        raise PasswordError(f"wrong password for member {name!r}", name=name)
     return stream
 
 
@@ -426,7 +426,7 @@ def _open_aes(entry: CryptoEntry, pull: Pull, password: bytes, key_size: int) ->
         "sha1", password, salt, _PBKDF2_ITERATIONS, dklen=2 * key_size + _AES_VERIFIER_SIZE
     )
     if not hmac.compare_digest(keys[2 * key_size :], verifier):
-        raise PasswordError(f"wrong password for member {name!r}")
+        raise PasswordError(f"wrong password for member {name!r}", name=name)
     # ECB over counter blocks we build is CTR with WinZip's little-endian counter.
     encryptor = Cipher(algorithms.AES(keys[:key_size]), modes.ECB()).encryptor()
     return _AesPull(
