@@ -187,3 +187,24 @@ def test_a_forked_child_does_not_wait_for_the_parents_write(tmp_path: Path) -> N
         release.set()
         wait_for_writes()
     assert cache.get("k") is not None
+
+
+def test_the_cap_holds_and_the_directory_is_scanned_only_past_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = DiskCache(tmp_path, max_bytes=64 << 10)
+    scans = []
+    real = DiskCache._evict
+
+    def counted(self: DiskCache) -> int:
+        scans.append(1)
+        return real(self)
+
+    monkeypatch.setattr(DiskCache, "_evict", counted)
+    rng = random.Random(4)
+    for i in range(60):  # about 4 KiB each, incompressible: the cap is passed ~4 times
+        cache.put(f"k{i}", _blob(rng.randbytes(4096)))
+    on_disk = sum(p.stat().st_size for p in tmp_path.glob("*.zsdc"))
+    assert on_disk <= 64 << 10
+    assert 1 <= len(scans) <= 10  # one to learn the size, then only when past the cap
+    assert cache.get("k59") is not None  # the newest stay

@@ -51,6 +51,9 @@ _LEVEL = 1
 
 _pending_lock = threading.Lock()
 _pending: dict[Path, threading.Thread] = {}
+#: Bytes known to be in each cache directory (one scan per process, then this process's writes).
+_usage_lock = threading.Lock()
+_usage: dict[Path, int] = {}
 
 
 def wait_for_writes() -> None:
@@ -225,7 +228,7 @@ class DiskCache:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
-            self._evict()
+            self._account(len(blob))
         except OSError as exc:
             _log().debug("could not write the directory cache in %s: %s", self.root, exc)
 
@@ -239,16 +242,40 @@ class DiskCache:
         with contextlib.suppress(OSError):
             self._path(key).unlink()
 
-    def _evict(self) -> None:
+    def _account(self, written: int) -> None:
+        """Count ``written`` bytes against the cap; scan and evict only past it.
+
+        Scanning the directory after every write cost 3 ms per write with 1,000 entries (a
+        manifest of 1,000 archives spent 3.1 s of CPU on it). The bytes in each directory are
+        known from one scan per process, then added up as this process writes; other
+        processes' writes are seen at the next scan, so the cap is a bound this process keeps
+        within one scan, not an exact one.
+        """
+        with _usage_lock:
+            known = _usage.get(self.root)
+            if known is not None and known + written <= self.max_bytes:
+                _usage[self.root] = known + written
+                return
+        total = self._evict()
+        with _usage_lock:
+            _usage[self.root] = total
+
+    def _evict(self) -> int:
+        """Delete the oldest entries until the directory holds at most 3/4 of the cap (room
+        for the next writes before another scan); its bytes then."""
         files = []
         for path in self.root.glob("*.zsdc"):
             with contextlib.suppress(OSError):
                 st = path.stat()
                 files.append((st.st_mtime, st.st_size, path))
         total = sum(size for _, size, _ in files)
+        if total <= self.max_bytes:
+            return total
+        low_water = self.max_bytes * 3 // 4
         for _, size, path in sorted(files):
-            if total <= self.max_bytes:
+            if total <= low_water:
                 break
             with contextlib.suppress(OSError):
                 path.unlink()
                 total -= size
+        return total
