@@ -21,6 +21,8 @@ __all__ = [
     "CentralDirectoryError",
     "CodecNotInstalledError",
     "DecompressionError",
+    "DestinationChangedError",
+    "DestinationExistsError",
     "EOCDNotFoundError",
     "EncryptedEntryError",
     "FormatError",
@@ -379,6 +381,17 @@ class SourcePermissionError(SourceError, PermissionError):
 
 class SourceChangedError(SourceError):
     """The archive changed while it was being read (ETag/version mismatch, or HTTP 412)."""
+
+
+class DestinationChangedError(SourceChangedError):
+    """The archive being appended to changed before the new one was complete (the completion,
+    guarded by ``If-Match`` on the old ETag, answered 412); nothing was written and the archive
+    now holds the other writer's version. Reopen it and append again."""
+
+
+class DestinationExistsError(SourceError, FileExistsError):
+    """The target object or file exists and overwriting it was not allowed (``If-None-Match``
+    answered 412, or the file was there). Also :class:`FileExistsError`."""
 
 
 class RangeNotSupportedError(SourceError):

@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "options",
         "sources",
     },
+    "sinks": {"_accel", "_codecs", "_engine", "sources"},
     "cli": {"extract"},
     "__main__": {"cli"},
 }
