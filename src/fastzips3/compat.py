@@ -5,10 +5,14 @@ opening the file makes one suffix GET whose bytes seed the block cache, and zipf
 the end records and the central directory are served from it.
 
 Random reads go through the block cache. When reads turn sequential, the file streams ahead
-with the prefetch engine (parallel GETs, a window that grows with use), but never past the end
+with the prefetch engine (parallel GETs, a window that grows with use), but not past the end
 of the ZIP member being read: the file parses the archive's directory from bytes it already
-holds, so reading a member through zipfile fetches at most one cache block outside it. For an
-object that is not a ZIP archive, read-ahead runs to the end of the object.
+holds, so reading one member through zipfile fetches at most one cache block outside it. Once
+a sequential run has crossed into a following member (``extractall``, ``testzip``: zipfile
+walking the members in order), read-ahead runs on to the central directory, across member
+boundaries, so small members cost no request each. Small forward skips (a data descriptor
+zipfile does not read) keep a run going. For an object that is not a ZIP archive, read-ahead
+runs to the end of the object.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ __all__ = ["RemoteFile"]
 
 #: Contiguous bytes read before the file starts reading ahead.
 _SEQUENTIAL_AFTER = 512 << 10
+#: A forward skip of at most this many bytes keeps a sequential run (and its stream) going.
+_SKIP_AHEAD = 64 << 10
 
 
 class RemoteFile(io.RawIOBase):
@@ -59,6 +65,7 @@ class RemoteFile(io.RawIOBase):
         self.name = self._engine.url
         self._last_end = -1
         self._run_bytes = 0
+        self._run_start = 0  # where the current sequential run began
         self._stream: SequentialReader | None = None
         self._bounds: list[int] | None = None  # record starts, when the object is a ZIP
         self._bounds_known = False
@@ -113,20 +120,35 @@ class RemoteFile(io.RawIOBase):
             data = self._engine.read(self._pos, end, lo=self._pos, hi=self._size)
         n = len(data)
         memoryview(buffer).cast("B")[:n] = data
-        self._run_bytes = self._run_bytes + n if self._pos == self._last_end else n
+        if self._continues_run():
+            self._run_bytes += n
+        else:
+            self._run_bytes = n
+            self._run_start = self._pos
         self._pos += n
         self._last_end = self._pos
         return n
+
+    def _continues_run(self) -> bool:
+        """Whether a read at the current position continues the last one (or skips a little)."""
+        return self._last_end >= 0 and 0 <= self._pos - self._last_end <= _SKIP_AHEAD
 
     def _sequential(self) -> SequentialReader | None:
         """The read-ahead stream if reads are sequential here, else None (block cache)."""
         stream = self._stream
         if stream is not None:
-            if stream.pos == self._pos and stream.pos < stream.end:
-                return stream
+            gap = self._pos - stream.pos
+            if 0 <= gap <= _SKIP_AHEAD and self._pos < stream.end:
+                while gap > 0:  # bytes zipfile skips (a data descriptor): read past them
+                    skipped = len(stream.read(gap))
+                    if not skipped:
+                        break
+                    gap -= skipped
+                if stream.pos == self._pos:
+                    return stream
             stream.close()
             self._stream = None
-        if self._pos != self._last_end or self._run_bytes < _SEQUENTIAL_AFTER:
+        if not self._continues_run() or self._run_bytes < _SEQUENTIAL_AFTER:
             return None
         limit = self._read_ahead_limit(self._pos)
         if limit - self._pos <= self._engine.block_size:
@@ -144,7 +166,13 @@ class RemoteFile(io.RawIOBase):
         if self._bounds is None:
             return pos  # a ZIP whose directory we do not hold: no read-ahead
         i = bisect.bisect_right(self._bounds, pos)
-        return self._bounds[i] if i < len(self._bounds) else self._size
+        if i >= len(self._bounds):
+            return self._size
+        if i >= 1 and self._run_start < self._bounds[i - 1]:
+            # The run crossed into this member from the one before: members are being walked
+            # in order, so read on to the central directory (the last bound).
+            return self._bounds[-1]
+        return self._bounds[i]
 
     def _record_starts(self) -> list[int] | None:
         """Local header offsets and the directory start, from bytes already cached.
