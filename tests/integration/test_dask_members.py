@@ -374,3 +374,51 @@ def test_worker_processes_read_with_one_coalesced_read_per_archive(
     assert rows == len(truth)
     assert int(total) == int(truth["a"].sum())
     assert_one_coalesced_read_per_archive(s3_proxy, urls)
+
+
+# --- a large member -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not fastzips3.core_info().compiled,
+    reason="member splits come from a checkpoint index, which needs the compiled core",
+)
+def test_a_large_deflate_member_is_split_by_its_checkpoint_index(
+    s3_server: LocalS3Server, s3_proxy: CountingProxy, cluster: Any, tmp_path: Path
+) -> None:
+    rows = 1_200_000  # about 26 MB: checkpoints are 8 MiB apart
+    big = "id,a,b,label\n" + "".join(f"{i},{i % 997},{i % 7},x{i % 3}\n" for i in range(rows))
+    small = b"id,a,b,label\n-1,5,6,s\n-2,7,8,s\n"
+    body = build_zip(
+        [
+            RawMember("a-small.csv", small, 8),
+            RawMember("big.csv", big.encode(), 8),
+            RawMember("z-small.csv", small, 0),
+        ]
+    )
+    key = f"dask-big-{uuid.uuid4().hex[:8]}/big.zip"
+    client = s3_server.client()
+    try:
+        client.put_object(Bucket=BUCKET, Key=key, Body=body)
+    finally:
+        client.close()
+    options = s3_options(s3_server, s3_proxy, tmp_path / "cache")
+    url = f"s3://{BUCKET}/{key}"
+    cap = 4 << 20  # asks for 7 pieces: one per usable checkpoint
+    tasks = fzd.plan_tasks(
+        url, "*.csv", storage_options=options, max_task_bytes=cap, split_large=True
+    )
+    pieces = [t for t in tasks if isinstance(t, fzd.MemberPiece)]
+    assert len(pieces) >= 2
+    assert pieces[0].split.start == 0
+    assert pieces[-1].split.end == len(big)
+    assert [type(t).__name__ for t in tasks] == ["MemberGroup"] + ["MemberPiece"] * len(pieces) + [
+        "MemberGroup"
+    ]
+    df = fzd.read_csv(url, storage_options=options, max_task_bytes=cap)
+    assert df.npartitions == len(tasks)
+    got = cluster.compute(df, sync=True)
+    assert len(got) == rows + 4
+    assert sorted(got["id"]) == [-2, -2, -1, -1, *range(rows)]
+    assert int(got["a"].sum()) == sum(i % 997 for i in range(rows)) + 24
+    assert list(got.columns) == COLUMNS
