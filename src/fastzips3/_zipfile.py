@@ -48,6 +48,7 @@ from fastzips3._format.entry import ZipEntry
 from fastzips3.archive import ZipArchive
 from fastzips3.errors import (
     CentralDirectoryError,
+    FormatError,
     MemberNotFoundError,
     PasswordError,
     UnsupportedError,
@@ -67,8 +68,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ZipFile", "ZipInfo"]
 
-#: Read in pieces of this size by :meth:`ZipFile.testzip`.
-_CHUNK = 1 << 20
 #: The ZipInfo fields filled from the raw central directory on first use.
 _RAW_FIELDS = frozenset(
     {"create_version", "extract_version", "reserved", "volume", "internal_attr", "_raw_time"}
@@ -500,16 +499,26 @@ class ZipFile:
         return self._archive.read(entry, password=password)
 
     def testzip(self) -> str | None:
-        """Read every member and check its CRC-32; the first bad member's name, or None."""
+        """Read every member and check its CRC-32; the first bad member's name, or None.
+
+        Members that lie close together are checked from one GET (as
+        :meth:`ZipArchive.test_members`). An encrypted member without a password raises, as in
+        ``zipfile``.
+        """
         self._check_open()
-        for info in self.infolist():
+        infos = self.infolist()
+        entries = [self._entry(info) for info in infos]
+        names = {id(entry): info.filename for entry, info in zip(entries, infos, strict=True)}
+        with self._password(None):
+            checked = self._archive.test_members(entries)
             try:
-                entry, password = self._member(info, None)
-                with self._archive.open(entry, password=password) as f:
-                    while f.read(_CHUNK):
-                        pass
-            except zipfile.BadZipFile:
-                return info.filename
+                for entry, problem in checked:
+                    if isinstance(problem, FormatError):  # zipfile.BadZipFile: a bad member
+                        return names[id(entry)]
+                    if problem is not None:
+                        raise problem
+            finally:
+                checked.close()
         return None
 
     # --- extraction --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -385,7 +385,7 @@ class ZipArchive:
         max_span: int = DEFAULT_MAX_SPAN,
         workers: int = 8,
         max_held: int | None = None,
-    ) -> Iterator[tuple[ZipEntry, bytes]]:
+    ) -> Generator[tuple[ZipEntry, bytes], None, None]:
         """Each member's entry and its whole content (size and CRC-32 checked), in the order
         the members lie in the archive, reading many members with few requests.
 
@@ -426,6 +426,90 @@ class ZipArchive:
                 if hasattr(first, "add_note"):  # Python 3.11+
                     first.add_note(note)
             raise first
+
+    def test_members(
+        self,
+        members: str | Iterable[str | ZipEntry] | None = None,
+        *,
+        password: str | bytes | None = None,
+        max_gap: int = DEFAULT_MAX_GAP,
+        max_span: int = DEFAULT_MAX_SPAN,
+        workers: int = 8,
+    ) -> Generator[tuple[ZipEntry, FastZipS3Error | None], None, None]:
+        """Check members (sizes, CRC-32, password) with the requests of :meth:`iter_members`:
+        each member's entry and its problem, or None when it is sound, in archive order.
+
+        The content is not kept: small members are decoded from their coalesced GETs, and a
+        member larger than ``max_span`` streams in chunks, several at once on ``workers``
+        threads, so memory stays bounded whatever the sizes. A problem of the member itself
+        (damage, a missing or wrong password, an unsupported method) is reported, not raised;
+        a failed request raises.
+        """
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        from fastzips3._engine.coalesce import fetch_spans
+
+        self._check_open()
+        chosen = self.select(members)
+        spans = self._plan_spans(chosen, max_gap=max_gap, max_span=max_span)
+        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fastzips3-test")
+        pending: deque[tuple[ZipEntry, Future[FastZipS3Error | None] | None, FastZipS3Error | None]]
+        pending = deque()
+        fetched = fetch_spans(
+            self._engine.fetch, spans, workers=workers, max_held=workers * max_span
+        )
+        try:
+            for span, data in fetched:
+                for i in span.items:
+                    entry = chosen[i]
+                    if data is None:
+                        streaming = pool.submit(self._problem_streamed, entry, password)
+                        pending.append((entry, streaming, None))
+                    else:
+                        pending.append(
+                            (entry, None, self._problem_held(entry, data, span.start, password))
+                        )
+                while pending and (
+                    pending[0][1] is None or pending[0][1].done() or len(pending) > 4 * workers
+                ):
+                    entry, future, problem = pending.popleft()
+                    yield entry, future.result() if future is not None else problem
+            while pending:
+                entry, future, problem = pending.popleft()
+                yield entry, future.result() if future is not None else problem
+        finally:
+            fetched.close()
+            for _, future, _ in pending:
+                if future is not None:
+                    future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _problem_held(
+        self, entry: ZipEntry, held: bytes, base: int, password: str | bytes | None
+    ) -> FastZipS3Error | None:
+        """What is wrong with ``entry``, decoded from ``held``; None when it is sound."""
+        try:
+            self._read_held(entry, held, base, password=password)
+        except SourceError:
+            raise
+        except (FormatError, PasswordError, UnsupportedError) as exc:
+            return exc
+        return None
+
+    def _problem_streamed(
+        self, entry: ZipEntry, password: str | bytes | None
+    ) -> FastZipS3Error | None:
+        """What is wrong with ``entry``, read in chunks; None when it is sound."""
+        try:
+            with self.open(entry, password=password, verify=True) as f:
+                while f.read(1 << 20):
+                    pass
+        except SourceError:
+            raise
+        except (FormatError, PasswordError, UnsupportedError) as exc:
+            return exc
+        return None
 
     def _member_password(self, password: str | bytes | None) -> bytes | None:
         """The password a member read uses: the one given, else the archive's."""

@@ -20,12 +20,10 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import unicodedata
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -673,11 +671,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
                     workers=args.workers,
                     on_progress=progress.advance,
                 )
-        except FileExistsError as exc:
-            if isinstance(exc, errors.FastZipS3Error) and not isinstance(
-                exc, errors.PathExistsError
-            ):
-                raise
+        except FileExistsError as exc:  # errors.PathExistsError: a target exists
             raise _CLIError(
                 f"{exc.filename} exists (-o overwrites existing files, -n keeps them)"
             ) from exc
@@ -739,37 +733,15 @@ def _cmd_test(args: argparse.Namespace) -> int:
     with _open(args) as archive:
         entries = _select(archive, args.patterns)
         total = sum(e.file_size for e in entries if not e.is_dir())
-        stop = threading.Event()
-
-        def check(entry: fastzips3.ZipEntry, progress: _Progress) -> BaseException | None:
-            if entry.is_dir() or stop.is_set():
-                return None
-            if entry.is_encrypted and not password_given:
-                return errors.PasswordError(
-                    f"member {entry.name!r} is encrypted", name=entry.name, missing=True
-                )
-            try:
-                with archive.open(entry, verify=True) as f:
-                    while not stop.is_set():
-                        chunk = f.read(_CHUNK)
-                        if not chunk:
-                            break
-                        progress.advance(len(chunk))
-            except (errors.FastZipS3Error, OSError, KeyError) as exc:
-                return exc
-            return None
-
         damaged = locked = other = 0
         width = max((_display_width(_shown(e.name)) for e in entries), default=0)
         width = min(max(width, 24), 60)
         with _progress(args, total, "testing") as progress:
-            pool = ThreadPoolExecutor(max_workers=args.workers, thread_name_prefix="fastzips3-test")
+            # Small members come many to a GET; large ones stream, several at once.
+            checked = archive.test_members(entries, workers=args.workers)
             try:
-                futures: list[Future[BaseException | None]] = [
-                    pool.submit(check, e, progress) for e in entries
-                ]
-                for entry, future in zip(entries, futures, strict=True):
-                    problem = future.result()
+                for entry, problem in checked:
+                    progress.advance(entry.file_size)
                     name = _pad(_shown(entry.name), width)
                     if problem is None:
                         if not args.quiet:
@@ -788,11 +760,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
                         if entry.is_encrypted and isinstance(problem, errors.IntegrityError):
                             message += " (a wrong password can do this too)"  # ZipCrypto: 1/256
                         progress.line(f"    testing: {name}  ERROR: {message}")
-            except BaseException:
-                stop.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
+            finally:
+                checked.close()
         return _test_verdict(archive.url, damaged, locked, other, password_given=password_given)
 
 

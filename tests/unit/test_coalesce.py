@@ -210,3 +210,22 @@ def test_extraction_fetches_spans_not_members(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         for info in zf.infolist():
             assert (tmp_path / "out" / info.filename).read_bytes() == zf.read(info)
+
+
+def test_test_members_reports_each_problem_in_few_requests() -> None:
+    data = bytearray(_archive(400, big={200: 300_000}))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        victim = zf.infolist()[123]
+    at = victim.header_offset + 30 + len(victim.filename.encode())
+    data[at : at + 4] = bytes(b ^ 0x55 for b in data[at : at + 4])  # damage its data
+    with fastzips3.open_archive(MemorySource(bytes(data))) as archive:
+        before = archive.stats.requests
+        results = list(archive.test_members(max_span=64 << 10, workers=2))
+        spent = archive.stats.requests - before
+    problems = {e.name: p for e, p in results if p is not None}
+    assert list(problems) == [victim.filename]
+    assert isinstance(problems[victim.filename], fastzips3.errors.FormatError)
+    assert [e.name for e, _ in results] == archive.namelist()
+    assert spent <= len(data) // (64 << 10) + 2  # spans, and the big member on its own
+    with fastzips3.ZipFile(MemorySource(bytes(data))) as zf:
+        assert zf.testzip() == victim.filename
