@@ -83,7 +83,7 @@ __all__ = [
 DEFAULT_TASK_BYTES = 64 << 20
 #: Default time (seconds) tasks trust the listing the plan made (the directory cache).
 DEFAULT_LISTING_TTL = 3600.0
-#: Bytes of the first member that meta inference parses (as ``dask.dataframe.read_csv``'s
+#: Bytes of a member that meta inference parses (as ``dask.dataframe.read_csv``'s
 #: ``sample``).
 DEFAULT_SAMPLE = 256 << 10
 
@@ -177,11 +177,44 @@ def plan_tasks(
     into :class:`MemberPiece` tasks of about ``max_task_bytes`` each by
     :func:`fastzips3.member_splits`. Archives with no matching member give no task.
     """
+    return _plan(
+        archives,
+        members_glob,
+        storage_options=storage_options,
+        max_task_bytes=max_task_bytes,
+        split_large=split_large,
+        include_dirs=include_dirs,
+        list_workers=list_workers,
+        listing_ttl=listing_ttl,
+    ).tasks
+
+
+class _Plan(NamedTuple):
+    tasks: list[Task]
+    #: A matching member whose bytes the listing already holds (its local header lies in the
+    #: listing's tail, and the tail runs to the end of the object): reading it costs no request
+    #: while the directory cache has the listing. None when there is none.
+    held: MemberGroup | None
+
+
+def _plan(
+    archives: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    members_glob: str | None,
+    *,
+    storage_options: Mapping[str, Any] | None,
+    max_task_bytes: int,
+    split_large: bool,
+    include_dirs: bool,
+    list_workers: int,
+    listing_ttl: float,
+) -> _Plan:
+    """:func:`plan_tasks`, and a member readable from the cached listing (for meta)."""
     if max_task_bytes < 1:
         raise ValueError("max_task_bytes must be positive")
     options = cast("OpenOptions", dict(storage_options or {}))
     task_options = _task_options(options, listing_ttl)
     by_archive: dict[str, list[ManifestRow]] = {}
+    held: MemberGroup | None = None
     for row in iter_manifest(archives, workers=list_workers, **options):
         assert isinstance(row, ManifestRow)  # errors="raise": no failures are yielded
         rows = by_archive.setdefault(row.archive, [])
@@ -189,6 +222,8 @@ def plan_tasks(
             continue
         if members_glob is None or fnmatch.fnmatchcase(row.name, members_glob):
             rows.append(row)
+            if held is None and row.data_offset is not None and not row.is_dir:
+                held = MemberGroup(row.archive, (row.name,), row.file_size, row.compress_size)
     # The listings go to the directory cache on background threads; tasks read them there.
     from fastzips3._engine.diskcache import wait_for_writes
 
@@ -196,7 +231,7 @@ def plan_tasks(
     tasks: list[Task] = []
     for archive, rows in by_archive.items():
         tasks.extend(_archive_tasks(archive, rows, max_task_bytes, split_large, task_options))
-    return tasks
+    return _Plan(tasks, held)
 
 
 def _archive_tasks(
@@ -439,8 +474,8 @@ def _shown(url: str) -> str:
 
 def _infer_meta(task: Task, parser: _Parser, options: OpenOptions, sample: int) -> pd.DataFrame:
     """An empty frame with the columns and dtypes of the first ``sample`` bytes of the first
-    member (cut at its last line end). Costs no request when the member lies in the listing
-    the directory cache holds (a small archive), one GET otherwise."""
+    member of ``task`` (cut at its last line end). Costs no request when the member lies in
+    the listing the directory cache holds, one GET (or a few, for a piece) otherwise."""
     try:
         if isinstance(task, MemberPiece):
             data = read_split(task.split, delimiter=b"\n", **options)[:sample]
@@ -499,12 +534,13 @@ def _read_frames(
     parser = _Parser(kind, dict(pandas_kwargs), path_column)
     if kind == "json" and not pandas_kwargs.get("lines"):
         split_large = False  # only lines can be cut between records
-    tasks = plan_tasks(
+    tasks, held = _plan(
         archives,
         members_glob,
         storage_options=storage_options,
         max_task_bytes=max_task_bytes,
         split_large=split_large,
+        include_dirs=False,
         list_workers=list_workers,
         listing_ttl=listing_ttl,
     )
@@ -512,7 +548,8 @@ def _read_frames(
     if meta is None:
         if not tasks:
             raise ValueError("no member matched, so there is no meta to infer: give meta=")
-        meta = _infer_meta(tasks[0], parser, options, sample)
+        # Sampled from a member the cached listing holds when there is one (no request).
+        meta = _infer_meta(held or tasks[0], parser, options, sample)
     if not tasks:
         return dd.from_pandas(meta, npartitions=1)
     return dd.from_map(
@@ -554,8 +591,9 @@ def read_csv(
     breaks inside quoted fields.
 
     ``meta``: the empty frame of the result's columns and dtypes; by default inferred from the
-    first ``sample`` bytes of the first member (no request when that member lies in the
-    listing's tail, one GET otherwise). As with dask's own readers, a dtype guessed from the
+    first ``sample`` bytes of one member: the first matching member whose bytes the listing
+    already holds (the listing's tail; no request), else the first member (one GET). As with
+    dask's own readers, a dtype guessed from the
     sample may differ in another member: give ``dtype=`` to be sure. ``include_path_column``:
     add a column (``"path"``, or the name given) with ``"<archive>!/<member>"``. Empty members
     give no rows; an empty match needs ``meta``.
@@ -598,7 +636,7 @@ def read_json(
     As :func:`read_csv`, with :func:`pandas.read_json` (``lines=True`` by default: one record
     per line, JSON Lines). Only JSON Lines members are split (``split_large``); with
     ``lines=False`` each member is one document (``orient`` and the rest in
-    ``pandas_kwargs``), read whole, and meta inference reads the first member whole (up to
+    ``pandas_kwargs``), read whole, and meta inference reads its member whole (up to
     ``sample`` bytes; give ``meta=`` for larger ones).
     """
     return _read_frames(
