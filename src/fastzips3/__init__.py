@@ -39,6 +39,9 @@ from fastzips3.sources.memory import MemorySource as MemorySource
 from fastzips3.splits import MemberSplit as MemberSplit
 from fastzips3.splits import member_splits as member_splits
 from fastzips3.splits import read_split as read_split
+from fastzips3.writer.zipwriter import WriteResult as WriteResult
+from fastzips3.writer.zipwriter import ZipWriter as ZipWriter
+from fastzips3.writer.zipwriter import append as append
 
 __version__ = "0.1.0"
 
@@ -58,11 +61,14 @@ __all__ = [
     "RetryPolicy",
     "Source",
     "Stats",
+    "WriteResult",
     "ZipArchive",
     "ZipEntry",
     "ZipFile",
     "ZipInfo",
+    "ZipWriter",
     "__version__",
+    "append",
     "clear_archive_cache",
     "core_info",
     "errors",

@@ -114,3 +114,14 @@ class BlockInflater:
     def inflate(self, max_length: int) -> bytes: ...
 
 # --- end zran ---
+
+# --- deflate (_core_deflate.pxi) -------------------------------------------------------------
+
+ISAL_MAX_LEVEL: int
+
+def deflate_piece(
+    data: _Buffer, level: int = 1, dictionary: _Buffer = b"", final: bool = True
+) -> tuple[bytes, int]:
+    """Raw deflate of one piece at ISA-L ``level``; ``(compressed, crc32(data))``."""
+
+# --- end deflate ---

@@ -67,8 +67,14 @@ cdef extern from "isa-l/igzip_lib.h" nogil:
     int isal_inflate_set_dict(inflate_state *state, uint8_t *dict, uint32_t dict_len)
     int isal_inflate(inflate_state *state)
 
+    # Compression (fastzips3._core_deflate.pxi): the state field tells when a stream is done.
+    int COMP_OK
+    enum isal_zstate_state:
+        ZSTATE_NEW_HDR
+        ZSTATE_END
+
     struct isal_zstate:
-        pass
+        isal_zstate_state state
 
     struct isal_zstream:
         uint8_t *next_in

@@ -149,6 +149,12 @@ def _fresh_cache() -> Iterator[None]:
 # --- how rows call things -------------------------------------------------------------------
 
 
+def _write_missing(e: Env) -> object:
+    """ZipWriter.write of a file that does not exist (the writer is aborted, nothing made)."""
+    with fastzips3.ZipWriter(e.root / "written.zip") as writer:
+        return writer.write(e.root / NOPE)
+
+
 def with_archive(
     pick: Callable[[Env], str],
     action: Callable[[fastzips3.ZipArchive, Env], object],
@@ -400,6 +406,27 @@ ROWS: list[Row] = [
         RuntimeError),
     Row("extract_members", "extract_members(no password)", "wrong_password",
         with_archive(ENC, lambda a, e: fastzips3.extract_members(a, e.dest())), RuntimeError),
+    # --- writing: append / ZipWriter (mode "a") ---------------------------------------------
+    Row("append", "append", "missing_archive",
+        lambda e: fastzips3.append(e.missing, {"x.txt": b"x"}), FileNotFoundError),
+    Row("append", "append", "not_an_archive",
+        lambda e: fastzips3.append(e.not_zip, {"x.txt": b"x"}), BAD),
+    Row("append", "append", "truncated",
+        lambda e: fastzips3.append(e.truncated, {"x.txt": b"x"}), BAD),
+    Row("append", "append", "unreachable",
+        lambda e: fastzips3.append(e.unreachable, {"x.txt": b"x"}, **e.fast), OSError),
+    Row("append", "append(missing file)", "missing_member",
+        lambda e: fastzips3.append(e.good, [str(e.root / NOPE)]), FileNotFoundError),
+    Row("ZipWriter", "ZipWriter(mode='a')", "missing_archive",
+        lambda e: fastzips3.ZipWriter(e.missing, "a"), FileNotFoundError),
+    Row("ZipWriter", "ZipWriter(mode='a')", "not_an_archive",
+        lambda e: fastzips3.ZipWriter(e.not_zip, "a"), BAD),
+    Row("ZipWriter", "ZipWriter(mode='a')", "truncated",
+        lambda e: fastzips3.ZipWriter(e.truncated, "a"), BAD),
+    Row("ZipWriter", "ZipWriter(mode='a')", "unreachable",
+        lambda e: fastzips3.ZipWriter(e.unreachable, "a", **e.fast), OSError),
+    Row("ZipWriter", "ZipWriter.write(missing file)", "missing_member",
+        lambda e: _write_missing(e), FileNotFoundError),
     # --- splits ---------------------------------------------------------------------------
     Row("member_splits", "member_splits", "missing_member",
         lambda e: fastzips3.member_splits(e.good, NOPE, 2), KeyError),
@@ -497,6 +524,7 @@ NOT_APPLICABLE: dict[str, str] = {
     "Stats": "a value type (requests and bytes)",
     "ZipEntry": "a value type (a listed entry)",
     "ZipInfo": "a value type (zipfile's, filled by ZipFile)",
+    "WriteResult": "a value type (what ZipWriter.close made)",
     "__version__": "a string",
     "clear_archive_cache": "closes cached archives; reads nothing",
     "core_info": "reports the compiled core; reads nothing",
@@ -530,6 +558,8 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("expand_archives", "not_an_archive"): "expands archive names; opens no archive",
     ("expand_archives", "truncated"): "expands archive names; opens no archive",
     ("expand_archives", "wrong_password"): "expands archive names; opens no archive",
+    ("append", "wrong_password"): "copies the old members' bytes; decrypts nothing",
+    ("ZipWriter", "wrong_password"): "copies the old members' bytes; decrypts nothing",
 }
 
 

@@ -51,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "sources",
     },
     "sinks": {"_accel", "_codecs", "_engine", "sources"},
+    "writer": {"_accel", "_engine", "_format", "archive", "sinks", "sources"},
     "cli": {"extract"},
     # Dask over many archives: plans from the manifest, reads through archive/splits/extract;
     # _engine only to wait for the directory cache's background writes before tasks run.

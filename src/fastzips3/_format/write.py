@@ -95,7 +95,7 @@ class MemberRecord:
 
     ``raw_name`` is the stored name (:func:`encode_name`); ``flags`` must hold bit 11 when that
     says so; ``date_time`` is zipfile's 6-tuple; ``external_attr`` holds Unix mode bits in its
-    high 16 bits.
+    high 16 bits; ``made_by`` is the "version made by" word (the host system in its high byte).
     """
 
     raw_name: bytes
@@ -109,6 +109,7 @@ class MemberRecord:
     external_attr: int = 0o100644 << 16
     extra: bytes = b""
     comment: bytes = b""
+    made_by: int = _MADE_BY
 
 
 def _zip64_extra(values: list[int]) -> bytes:
@@ -204,7 +205,7 @@ def central_header(record: MemberRecord) -> bytes:
     needed = _version_needed(record.method, bool(values))
     fixed = CentralDirectoryHeader.STRUCT.pack(
         CentralDirectoryHeader.SIGNATURE,
-        _MADE_BY,
+        record.made_by,
         needed,
         record.flags,
         record.method,
