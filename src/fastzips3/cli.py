@@ -474,6 +474,14 @@ def _basename(name: str) -> str:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
+    target: str = args.archive
+    many = (
+        fastzips3.expand_archives(target, **_options(args))
+        if not os.path.exists(target) and any(c in target for c in "*?[")
+        else [target]
+    )
+    if many != [target] or args.parquet is not None:
+        return _ls_many(args, many)
     with _open(args) as archive:
         entries = _select(archive, args.patterns)
         if args.json:
@@ -482,6 +490,45 @@ def _cmd_ls(args: argparse.Namespace) -> int:
             _ls_verbose(archive, entries, quiet=args.quiet)
         else:
             _ls_short(archive, entries, quiet=args.quiet)
+    return EXIT_OK
+
+
+def _ls_many(args: argparse.Namespace, archives: list[str]) -> int:
+    """``ls`` of several archives (an archive pattern), or ``--parquet``: the manifest, one
+    GET per archive, many at once; ``--json`` prints one JSON object a line per member."""
+    options = _options(args)
+    patterns: list[str] = args.patterns
+
+    def wanted(name: str) -> bool:
+        return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    if args.parquet is not None:
+        frame = fastzips3.manifest(archives, workers=args.workers, **options)
+        if patterns:
+            frame = frame[frame["name"].map(wanted)]
+        frame.to_parquet(args.parquet, index=False)
+        _line(f"{len(frame):,} members of {len(archives):,} archives written to {args.parquet}")
+        return EXIT_OK
+    current = None
+    shown = 0
+    for row in fastzips3.iter_manifest(archives, workers=args.workers, **options):
+        if not isinstance(row, fastzips3.ManifestRow) or not wanted(row.name):
+            continue
+        if args.json:
+            record = row._asdict()
+            record["crc"] = f"{row.crc:08x}"
+            record["date_time"] = row.date_time.isoformat() if row.date_time else None
+            _line(json.dumps(record, ensure_ascii=False))
+            continue
+        if row.archive != current:
+            current = row.archive
+            if not args.quiet:
+                _line(f"Archive:  {_shown(row.archive)}")
+        when = row.date_time.strftime("%Y-%m-%d %H:%M") if row.date_time else "????-??-?? ??:??"
+        _line(f"{row.file_size:>12}  {when}   {_shown(row.name)}")
+        shown += 1
+    if not args.json and not args.quiet:
+        _line(f"{shown:,} members in {len(archives):,} archives")
     return EXIT_OK
 
 
@@ -628,8 +675,13 @@ def _cmd_cat(args: argparse.Namespace) -> int:
             and not sys.stdout.isatty()
         )
         with _Progress(show, total, "reading") as progress:
-            for entry in chosen:
-                with archive.open(entry) as f:
+            for run in _cat_runs(chosen):
+                if len(run) > 1:  # small members in archive order: few GETs for all of them
+                    for _, data in archive.iter_members(run):
+                        _write(data)
+                        progress.advance(len(data))
+                    continue
+                with archive.open(run[0]) as f:
                     while True:
                         chunk = f.read(_CHUNK)
                         if not chunk:
@@ -638,6 +690,29 @@ def _cmd_cat(args: argparse.Namespace) -> int:
                         progress.advance(len(chunk))
             _flush()
     return EXIT_OK
+
+
+#: ``cat`` reads members up to this size many to a GET (larger ones stream on their own).
+_CAT_COALESCE_MAX = 8 << 20
+
+
+def _cat_runs(chosen: list[fastzips3.ZipEntry]) -> list[list[fastzips3.ZipEntry]]:
+    """``chosen`` cut into runs to print in turn: small members that follow one another in the
+    archive (read together, in archive order, which is the order asked), or one member."""
+    runs: list[list[fastzips3.ZipEntry]] = []
+    for entry in chosen:
+        small = entry.file_size <= _CAT_COALESCE_MAX
+        last = runs[-1] if runs else None
+        if (
+            small
+            and last is not None
+            and last[-1].file_size <= _CAT_COALESCE_MAX
+            and last[-1].header_offset < entry.header_offset
+        ):
+            last.append(entry)
+        else:
+            runs.append([entry])
+    return runs
 
 
 # --- extract --------------------------------------------------------------------------------
@@ -1179,7 +1254,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("patterns", metavar="PATTERN", nargs="*", default=[], help="members to list")
     ls.add_argument("-v", "--verbose", action="store_true", help="method, sizes, ratio and CRC-32")
-    ls.add_argument("--json", action="store_true", help="one JSON document")
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document (for an archive pattern: one JSON object a line per member)",
+    )
+    ls.add_argument(
+        "--parquet",
+        metavar="PATH",
+        help="write the members (of every archive the pattern names) as Parquet to PATH, a "
+        "local path or s3:// URL",
+    )
+    ls.add_argument(
+        "--workers",
+        type=_workers,
+        default=64,
+        metavar="N",
+        help="archives listed at once, for an archive pattern (default: 64)",
+    )
     ls.set_defaults(func=_cmd_ls)
 
     cat = command(
