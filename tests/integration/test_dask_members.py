@@ -422,3 +422,44 @@ def test_a_large_deflate_member_is_split_by_its_checkpoint_index(
     assert sorted(got["id"]) == [-2, -2, -1, -1, *range(rows)]
     assert int(got["a"].sum()) == sum(i % 997 for i in range(rows)) + 24
     assert list(got.columns) == COLUMNS
+
+
+# --- local archives ---------------------------------------------------------------------------
+
+
+def test_local_archives_and_their_subdirectories(tmp_path: Path) -> None:
+    """A local glob works as an S3 one (no directory cache: tasks list again, a local read),
+    and extraction puts each archive below its path after the common directory."""
+    for where, count in (("x", 2), ("y/deeper", 1)):
+        (tmp_path / "in" / where).mkdir(parents=True)
+        for i in range(count):
+            with zipfile.ZipFile(tmp_path / "in" / where / f"a{i}.zip", "w") as zf:
+                zf.writestr("t.csv", f"a,b\n{i},1\n{i},2\n")
+                zf.writestr("dir/", b"")
+    urls = sorted(str(p) for p in (tmp_path / "in").rglob("*.zip"))
+    df = fzd.read_csv(urls, "*.csv")
+    got = df.compute(scheduler="sync")
+    assert sorted(got["a"]) == [0, 0, 0, 0, 1, 1]
+    assert int(got["b"].sum()) == 9
+    out = tmp_path / "out"
+    reports = fzd.extract_archives(urls, out)  # every member, directories too
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("t.csv")) == [
+        "x/a0/t.csv",
+        "x/a1/t.csv",
+        "y/deeper/a0/t.csv",
+    ]
+    assert (out / "x" / "a0" / "dir").is_dir()
+    assert [r.dest for r in reports] == [
+        str(out / "x" / "a0"),
+        str(out / "x" / "a1"),
+        str(out / "y" / "deeper" / "a0"),
+    ]
+    # Two archives that would extract to one directory are refused before any task runs.
+    same = tmp_path / "same"
+    same.mkdir()
+    for name in ("a.zip", "A.ZIP"):
+        with zipfile.ZipFile(same / name, "w") as zf:
+            zf.writestr("t.csv", "a\n1\n")
+    with pytest.raises(errors.UnsafePathError, match="both extract"):
+        fzd.extract_archives([str(same / "a.zip"), str(same / "A.ZIP")], tmp_path / "o2")
+    assert not (tmp_path / "o2").exists()
