@@ -9,26 +9,36 @@ fsspec's chaining convention::
 The archive is listed once per filesystem instance (one suffix GET); ``open``, ``cat_file``
 and ``cat_ranges`` go through fastzips3's member reader (one GET per member, parallel prefetch
 for large ones, the block cache for random reads of stored members), not through fsspec's
-generic caches. Options in the target's ``storage_options`` use s3fs's names (``anon``,
-``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs``, ``profile``,
-``requester_pays``); fastzips3's own options (``tail_size``, ``password``, ...) go to the
-``fastzips3`` level.
+generic caches. ``cat`` and ``cat_ranges`` over many paths read the small members among them
+together (:meth:`~fastzips3.ZipArchive.iter_members`: runs of adjacent members in one GET).
+Options in the target's ``storage_options`` use s3fs's names (``anon``, ``key``, ``secret``,
+``token``, ``endpoint_url``, ``client_kwargs``, ``profile``, ``requester_pays``); fastzips3's
+own options (``tail_size``, ``password``, ...) go to the ``fastzips3`` level.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from fsspec.archive import AbstractArchiveFileSystem
 
 from fastzips3.archive import ZipArchive
-from fastzips3.errors import PathIsADirectoryError, PathNotFoundError
+from fastzips3.errors import (
+    FormatError,
+    PasswordError,
+    PathIsADirectoryError,
+    PathNotFoundError,
+    UnsupportedError,
+)
 from fastzips3.options import OpenOptions
 
 __all__ = ["FastZipS3FileSystem", "archive_url", "source_options_from_fsspec"]
 
 _LOCAL = (None, "", "file", "local")
+#: Members up to this size are read together by ``cat`` and ``cat_ranges`` of many paths.
+_SMALL = 8 << 20
 
 
 def archive_url(fo: str, target_protocol: str | None) -> str:
@@ -185,6 +195,53 @@ class FastZipS3FileSystem(AbstractArchiveFileSystem):  # type: ignore[misc]
                 f.seek(lo)
             return f.read(hi - lo)
 
+    def cat(
+        self, path: str | list[str], recursive: bool = False, on_error: str = "raise", **kwargs: Any
+    ) -> bytes | dict[str, bytes | Exception]:
+        """Members' bytes: one member's bytes, or ``{path: bytes}`` for a list, a glob or a
+        recursive path (as fsspec's ``cat``); small members come many to a GET."""
+        paths = self.expand_path(path, recursive=recursive)
+        single = isinstance(path, str) and len(paths) == 1 and not self._is_glob(path)
+        names = [self._strip_protocol(p) for p in paths]
+        files = [n for n in names if self.isfile(n)]
+        held = self._read_small(files)
+        out: dict[str, bytes | Exception] = {}
+        for p, name in zip(paths, names, strict=True):
+            if name in held:
+                out[p] = held[name]
+                continue
+            try:
+                out[p] = self.cat_file(name)
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                if on_error == "return":
+                    out[p] = exc
+        if single:
+            value = out[paths[0]]
+            if isinstance(value, Exception):
+                raise value
+            return value
+        return out
+
+    @staticmethod
+    def _is_glob(path: str) -> bool:
+        return any(c in path for c in "*?[")
+
+    def _read_small(self, names: list[str]) -> dict[str, bytes]:
+        """The contents of the members of ``names`` up to 8 MiB, read together (coalesced
+        GETs); a member that fails is left out (its own read then reports it)."""
+        small = [n for n in dict.fromkeys(names) if self.archive.getinfo(n).file_size <= _SMALL]
+        if len(small) < 2:
+            return {}
+        held: dict[str, bytes] = {}
+        with contextlib.suppress(FormatError, PasswordError, UnsupportedError):
+            # Raised after every sound member arrived: the bad ones are read again one by
+            # one, which reports each error against its own path.
+            for entry, data in self.archive.iter_members(small):
+                held[entry.name] = data
+        return held
+
     def cat_ranges(
         self,
         paths: list[str],
@@ -206,6 +263,18 @@ class FastZipS3FileSystem(AbstractArchiveFileSystem):  # type: ignore[misc]
         by_member: dict[str, list[int]] = {}
         for i, path in enumerate(paths):
             by_member.setdefault(self._strip_protocol(path), []).append(i)
+        files = [m for m in by_member if self.isfile(m)]
+        held = self._read_small(files)
+        for member, content in held.items():
+            size = len(content)
+            for i in by_member.pop(member):
+                lo = starts_list[i] or 0
+                end = ends_list[i]
+                hi = size if end is None else end
+                lo = lo + size if lo < 0 else lo
+                hi = hi + size if hi < 0 else hi
+                lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+                out[i] = content[lo:hi] if hi > lo else b""
         for member, indices in by_member.items():
             order = sorted(indices, key=lambda i: starts_list[i] or 0)
             try:

@@ -107,3 +107,32 @@ def test_fsspec_api(s3_server: LocalS3Server, s3_proxy: CountingProxy, uploaded:
     with pytest.raises(ValueError, match="read-only"):
         fs.open("README", "wb")
     fs.close()
+
+
+def test_cat_and_cat_ranges_of_many_members_share_gets(
+    s3_server: LocalS3Server, s3_proxy: CountingProxy
+) -> None:
+    members = [(f"rows/{i:04d}.json", b'{"n": %d}\n' % i, "deflate") for i in range(1500)]
+    data = make_zip([*members, ("blob.bin", random_bytes(random.Random(2), 9 << 20), "stored")])
+    client = s3_server.client()
+    client.put_object(Bucket="test", Key="fsspec/many.zip", Body=data)
+    client.close()
+    fs, _ = fsspec.core.url_to_fs(
+        "fastzips3://::s3://test/fsspec/many.zip",
+        s3=_s3_options(s3_server, s3_proxy),
+        fastzips3={"directory_cache": False},
+    )
+    reference = zipfile.ZipFile(io.BytesIO(data))
+    before = s3_proxy.count("GET")
+    got = fs.cat("rows/*.json")
+    assert isinstance(got, dict) and len(got) == 1500
+    assert all(got[name] == reference.read(name) for name, _, _ in members[::50])
+    assert s3_proxy.count("GET") - before <= 2  # one span for all of them (the listing before)
+    assert fs.cat("rows/0007.json") == b'{"n": 7}\n'  # one path: its bytes, as fsspec's cat
+    names = [f"rows/{i:04d}.json" for i in range(0, 1500, 3)]
+    before = s3_proxy.count("GET")
+    slices = fs.cat_ranges([*names, "blob.bin"], [1] * len(names) + [100], [4] * len(names) + [110])
+    assert slices[:-1] == [reference.read(n)[1:4] for n in names]
+    assert slices[-1] == reference.read("blob.bin")[100:110]
+    assert s3_proxy.count("GET") - before <= 3
+    fs.close()
