@@ -45,7 +45,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypedDict, cast
 
 from fastzips3.archive import open_archive
 from fastzips3.errors import FastZipS3Error, UnsafePathError, UnsupportedError
@@ -275,7 +275,7 @@ def _archive_tasks(
 # --- running a task ---------------------------------------------------------------------------
 
 
-def _raise_with_archive(exc: FastZipS3Error, archive: str) -> None:
+def _raise_with_archive(exc: FastZipS3Error, archive: str) -> NoReturn:
     """Raise ``exc`` again (same type and fields) with the archive's URL in its message."""
     named = _with_archive(exc, archive)
     raise named.with_traceback(exc.__traceback__) from exc.__cause__
@@ -452,11 +452,9 @@ def _frame_partition(
     for record in iter_task(task, options, delimiter=delimiter, read_options=read_options):
         try:
             frame = parser.frame(record, columns)
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            # pandas' parse errors are ValueErrors: name the member they came from
-            raise type(exc)(
-                f"{exc} [member {record['name']!r} of {_shown(record['archive'])}]"
-            ) from exc
+        except (ValueError, TypeError) as exc:
+            # pandas' parse errors (ParserError, UnicodeDecodeError...) are ValueErrors
+            _raise_naming_member(exc, record)
         if frame is not None:
             frames.append(frame)
     if not frames:
@@ -464,6 +462,17 @@ def _frame_partition(
     if len(frames) == 1:
         return frames[0]
     return cast("pd.DataFrame", pd.concat(frames, ignore_index=True))
+
+
+def _raise_naming_member(exc: Exception, record: MemberRecord) -> NoReturn:
+    """Raise ``exc`` again, of its type when it can be made from a message (pandas'
+    ``ParserError``), else as a ValueError, naming the member and the archive."""
+    message = f"{exc} [member {record['name']!r} of {_shown(record['archive'])}]"
+    try:
+        named = type(exc)(message)
+    except Exception:  # a type that needs more than a message (UnicodeDecodeError)
+        named = ValueError(message)
+    raise named from exc
 
 
 def _shown(url: str) -> str:

@@ -463,3 +463,15 @@ def test_local_archives_and_their_subdirectories(tmp_path: Path) -> None:
     with pytest.raises(errors.UnsafePathError, match="both extract"):
         fzd.extract_archives([str(same / "a.zip"), str(same / "A.ZIP")], tmp_path / "o2")
     assert not (tmp_path / "o2").exists()
+
+
+def test_a_member_pandas_cannot_parse_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("good.csv", "a,b\n1,2\n")
+        zf.writestr("ragged.csv", "a,b\n1,2\n3,4,5\n")
+        zf.writestr("latin.csv", "a,b\n\xe9,2\n".encode("latin-1"))
+    with pytest.raises(pd.errors.ParserError, match=r"'ragged\.csv' of .*bad\.zip"):
+        fzd.read_csv(str(path), "[gr]*.csv").compute(scheduler="sync")
+    with pytest.raises(ValueError, match=r"'latin\.csv' of .*bad\.zip"):
+        fzd.read_csv(str(path), "[gl]*.csv").compute(scheduler="sync")
