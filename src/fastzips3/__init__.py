@@ -33,6 +33,8 @@ from fastzips3.paths import listdir as listdir
 from fastzips3.paths import open as open
 from fastzips3.paths import split_archive_path as split_archive_path
 from fastzips3.paths import stat as stat
+from fastzips3.s3extract import S3ExtractReport as S3ExtractReport
+from fastzips3.s3extract import extract_to_s3 as extract_to_s3
 from fastzips3.sources.base import ObjectVersion as ObjectVersion
 from fastzips3.sources.base import Source as Source
 from fastzips3.sources.memory import MemorySource as MemorySource
@@ -59,6 +61,7 @@ __all__ = [
     "PathInfo",
     "RemoteFile",
     "RetryPolicy",
+    "S3ExtractReport",
     "Source",
     "Stats",
     "WriteResult",
@@ -74,6 +77,7 @@ __all__ = [
     "errors",
     "expand_archives",
     "extract_members",
+    "extract_to_s3",
     "iter_manifest",
     "listdir",
     "manifest",

@@ -52,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "sinks": {"_accel", "_codecs", "_engine", "sources"},
     "writer": {"_accel", "_engine", "_format", "archive", "sinks", "sources"},
+    "s3extract": {"_engine", "_format", "archive", "extract", "sinks", "sources"},
     "cli": {"extract"},
     # Dask over many archives: plans from the manifest, reads through archive/splits/extract;
     # _engine only to wait for the directory cache's background writes before tasks run.
