@@ -724,6 +724,8 @@ def _is_real_dir(path: str) -> bool:
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     overwrite: Overwrite = "always" if args.overwrite else "never" if args.never else "error"
+    if str(args.dir).startswith("s3://"):
+        return _cmd_extract_s3(args, overwrite)
     with _open(args) as archive:
         entries = _select(archive, args.patterns)
         _require_password(args, entries)
@@ -761,6 +763,102 @@ def _cmd_extract(args: argparse.Namespace) -> int:
                 f"{_plural(len(files), 'file')} extracted ({report.bytes_written:,} bytes), "
                 f"{len(report.skipped)} skipped"
             )
+    return EXIT_OK
+
+
+def _cmd_extract_s3(args: argparse.Namespace, overwrite: Overwrite) -> int:
+    """extract -d s3://bucket/prefix/: fastzips3.extract_to_s3 (server-side copies of stored
+    members, streamed uploads of the others)."""
+    with _open(args) as archive:
+        entries = _select(archive, args.patterns)
+        _require_password(args, entries)
+        total = sum(e.file_size for e in entries if not e.is_dir())
+        if not args.quiet:
+            _line(f"Archive:  {archive.url}")
+            _flush()
+        options: dict[str, Any] = dict(_options(args))
+        with _progress(args, total, "extracting") as progress:
+            report = fastzips3.extract_to_s3(
+                archive,
+                args.dir,
+                entries,
+                overwrite=overwrite,
+                junk_paths=args.junk_paths,
+                verify=args.verify,
+                workers=args.workers,
+                max_total_size=args.max_size,
+                max_entries=args.max_entries,
+                on_progress=progress.advance,
+                **options,
+            )
+        if not args.quiet:
+            for key in report.written:
+                _line(f"  extracted: {key}")
+            for name in report.skipped:
+                _line(f"    skipped: {name}")
+            for name in report.unverified:
+                _line(f" unverified: {name} (S3 gave no checksum; --verify reads it back)")
+            _line(
+                f"{_plural(len(report.written), 'object')} written, {report.copied} copied "
+                f"server-side ({report.verified_by_checksum} CRC-checked by S3), "
+                f"{report.bytes_sent:,} bytes sent, {len(report.skipped)} skipped"
+            )
+    return EXIT_OK
+
+
+def _zip_inputs(paths: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
+    """(source, member name) for each file, URL or (with -r) directory tree, as zip names them."""
+    out: list[tuple[str, str]] = []
+    for item in paths:
+        if item.startswith("s3://") or not os.path.isdir(item):
+            out.append((item, item[5:].partition("/")[2] if item.startswith("s3://") else item))
+            continue
+        out.append((item, item.rstrip("/") + "/"))
+        if not recursive:
+            continue
+        for root, dirs, files in os.walk(item):
+            dirs.sort()
+            for d in dirs:
+                out.append((os.path.join(root, d), os.path.join(root, d) + "/"))
+            for f in sorted(files):
+                out.append((os.path.join(root, f), os.path.join(root, f)))
+    return [(src, name.replace(os.sep, "/").lstrip("./") or src) for src, name in out]
+
+
+def _cmd_zip(args: argparse.Namespace) -> int:
+    """zip / append: fastzips3.ZipWriter over the files and s3:// objects given."""
+    inputs = _zip_inputs(args.files, args.recurse)
+    total = sum(os.path.getsize(s) for s, _ in inputs if "://" not in s and os.path.isfile(s))
+    level = args.level
+    compression = "stored" if level == 0 else "deflate"
+    mode = "a" if args.command == "append" else "w"
+    options: dict[str, Any] = {k: v for k, v in _options(args).items() if k != "password"}
+    with _progress(args, total, "zipping") as progress:
+        writer = fastzips3.ZipWriter(
+            args.archive,
+            mode,  # type: ignore[arg-type]
+            compression=compression,
+            level=level,
+            workers=args.workers,
+            to=args.to if mode == "a" else None,
+            **options,
+        )
+        with writer:
+            for src, name in inputs:
+                if name.endswith("/"):
+                    writer.mkdir(name)
+                else:
+                    writer.write(src, name)
+                if "://" not in src and os.path.isfile(src):
+                    progress.advance(os.path.getsize(src))
+                if not args.quiet:
+                    progress.line(f"  adding: {name}")
+    result = writer.result
+    if result is not None and not args.quiet:
+        _line(
+            f"{result.url}: {_plural(result.entries, 'member')}, {result.size:,} bytes; "
+            f"{result.sent:,} bytes sent, {result.copies} server-side copies"
+        )
     return EXIT_OK
 
 
@@ -1333,7 +1431,38 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse members expanding more than R times (default: {DEFAULT_MAX_RATIO:g}; "
         "none: no limit)",
     )
+    extract.add_argument(
+        "--verify",
+        action="store_true",
+        help="with -d s3://: read back copied members S3 could not CRC-check",
+    )
     extract.set_defaults(func=_cmd_extract)
+
+    for name, help_text in (
+        ("zip", "write a new archive (S3 or local) from files and s3:// objects"),
+        ("append", "add files and s3:// objects to an archive (S3: old bytes copied in S3)"),
+    ):
+        writer = command(name, help_text, help_text[0].upper() + help_text[1:] + ".")
+        writer.add_argument("files", metavar="FILE", nargs="+", help="files, dirs or s3:// URLs")
+        writer.add_argument("-r", "--recurse", action="store_true", help="recurse into dirs")
+        for n in range(10):
+            writer.add_argument(
+                f"-{n}",
+                dest="level",
+                action="store_const",
+                const=n,
+                help=argparse.SUPPRESS
+                if n not in (0, 1, 9)
+                else {0: "store only", 1: "compress faster", 9: "compress better"}[n],
+            )
+        writer.add_argument(
+            "--workers", type=_workers, default=4, metavar="N", help="threads (default: 4)"
+        )
+        if name == "append":
+            writer.add_argument(
+                "--to", metavar="TARGET", help="write the result here; leave ARCHIVE untouched"
+            )
+        writer.set_defaults(func=_cmd_zip, level=None, to=None)
 
     test = command(
         "test",

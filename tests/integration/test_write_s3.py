@@ -113,3 +113,43 @@ def test_exception_in_block_leaves_nothing(s3_server: LocalS3Server, s3_client: 
         body()
     assert not exists(s3_client, "w/raised.zip")
     assert open_uploads(s3_client, "w/") == []
+
+
+def test_cli_zip_append_extract(
+    s3_server: LocalS3Server,
+    s3_client: S3Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fastzips3.cli import main
+
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.txt").write_bytes(b"a" * 5000)
+    (tmp_path / "d" / "sub" / "b.txt").write_bytes(TEXT[:50_000])
+    (tmp_path / "c.txt").write_bytes(b"c")
+    s3_client.put_object(Bucket="test", Key="cli/obj.bin", Body=b"from s3")
+    assert main(["zip", "s3://test/cli/out.zip", "-r", "-9", "d", "s3://test/cli/obj.bin"]) == 0
+    expected = {
+        "d/": b"",
+        "d/sub/": b"",
+        "d/a.txt": b"a" * 5000,
+        "d/sub/b.txt": TEXT[:50_000],
+        "cli/obj.bin": b"from s3",
+    }
+    check_archive(get(s3_client, "cli/out.zip"), expected)
+    before = get(s3_client, "cli/out.zip")
+    assert main(["append", "s3://test/cli/out.zip", "c.txt", "--to", "s3://test/cli/out2.zip"]) == 0
+    assert get(s3_client, "cli/out.zip") == before
+    check_archive(get(s3_client, "cli/out2.zip"), expected | {"c.txt": b"c"})
+    assert main(["append", "s3://test/cli/out.zip", "-0", "c.txt"]) == 0
+    check_archive(get(s3_client, "cli/out.zip"), expected | {"c.txt": b"c"})
+    assert main(["extract", "s3://test/cli/out.zip", "-d", "s3://test/cli/x/", "d/*"]) == 0
+    assert get(s3_client, "cli/x/d/sub/b.txt") == TEXT[:50_000]
+    assert main(["extract", "s3://test/cli/out.zip", "-d", "s3://test/cli/x/", "d/*"]) != 0
+    assert main(["extract", "s3://test/cli/out.zip", "-n", "-d", "s3://test/cli/x/", "d/*"]) == 0
+    out = capsys.readouterr().out
+    assert "server-side" in out
