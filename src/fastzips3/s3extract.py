@@ -5,7 +5,7 @@ The request plan, per member (``workers`` members at once):
 
 - **stored, at least 10 MiB, archive on S3**: one small GET of the local header (the data
   span), ``CreateMultipartUpload`` (``ChecksumAlgorithm=CRC32``), ``UploadPartCopy`` over the
-  member's data range in parts of 512 MiB (``CopySourceRange``, ``CopySourceIfMatch`` with the
+  member's data range in parts of 64 MiB (``CopySourceRange``, ``CopySourceIfMatch`` with the
   archive's ETag), ``CompleteMultipartUpload``. No member byte travels through the client. The
   CRC-32 of the copy is S3's checksums of the parts, combined (``crc32_combine``), and checked
   against the central directory before the completion; where S3 gives no checksum the member is

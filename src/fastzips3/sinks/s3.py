@@ -55,8 +55,8 @@ MIN_PART = 5 << 20
 MAX_PART = 5 << 30
 MAX_PARTS = 10_000
 DEFAULT_PART = 16 << 20
-#: Server-side copy parts: large (no bytes move), so few requests.
-COPY_PART = 512 << 20
+#: Server-side copy parts: no bytes move, and several copy at once (SeaweedFS copies ~60 MB/s each).
+COPY_PART = 64 << 20
 
 
 @dataclass(slots=True)
