@@ -3,10 +3,17 @@ GF(2) matrix method, which needs no library)."""
 
 from __future__ import annotations
 
+from typing_extensions import Buffer
+
 from fastzips3._accel import CORE
-from fastzips3._codecs.crc import crc32
+from fastzips3._codecs.crc import crc32 as _crc32
 
 __all__ = ["crc32", "crc32_combine"]
+
+
+def crc32(data: Buffer, value: int = 0) -> int:
+    """zlib's CRC-32 of ``data`` continuing from ``value``, at ISA-L's speed."""
+    return _crc32(data, value)  # type: ignore[arg-type]
 
 
 def _gf2_times(mat: list[int], vec: int) -> int:
