@@ -89,6 +89,15 @@ _CHUNK = 1 << 20
 #: larger ones (a high ratio) stream, so memory stays bounded by the chunk.
 _WHOLE_FROM_HELD = 8 << 20
 _TMP_SUFFIX = ".fastzips3-tmp"
+#: A new file, never an existing one (nor through a symbolic link at its name).
+_CREATE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
 _SEPARATORS = re.compile(r"[\\/]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _WINDOWS_INVALID = re.compile(r'[<>:"|?*]')
@@ -127,13 +136,15 @@ class _Item:
 class _Staged:
     """A member written and verified under a temporary name, waiting for its rename.
 
-    ``tmp`` is None for a target kept as it was (``overwrite="never"``).
+    ``tmp`` is None for a target kept as it was (``overwrite="never"``), or for a member
+    verified in memory and written at its new target (``in_place``).
     """
 
     shown: str
     target: str
     tmp: str | None
     produced: int
+    in_place: bool = False
 
 
 def _exists(target: str) -> PathExistsError:
@@ -282,6 +293,8 @@ class _Extraction:
         self.staged: set[str] = set()
         #: Temporary file names: a random token per run, then a counter.
         self.token = os.urandom(6).hex()
+        #: Directories checked for files (see _parent).
+        self.parents: dict[tuple[str, ...], str] = {}
         self.counter = itertools.count()
         self.created_targets: list[str] = []
 
@@ -614,28 +627,83 @@ class _Extraction:
             raise
 
     def _write_file(self, item: _Item, held: bytes | None = None, base: int = 0) -> _Staged:
-        """Write one member to a verified temporary file beside its target (not renamed yet)."""
+        """Write one member: verified in memory and written in place (a small member of a
+        fetched span, when nothing is to be replaced), or streamed to a temporary file beside
+        its target, renamed once every member is done."""
         entry = item.entry
         shown = self._shown(item)
-        parent = self._walk(item.parts[:-1], create=False, allow_links=True, entry=entry)
+        parent = self._parent(item.parts[:-1], entry)
         if parent is None:
             raise FileNotFoundError(errno.ENOENT, "directory vanished during extraction", shown)
         target = os.path.join(parent, item.parts[-1])
+        if held is not None and entry.file_size <= _WHOLE_FROM_HELD:
+            content = self.archive._read_held(entry, held, base)  # checked, no request
+            self._count(entry, len(content), len(content))
+            if self.overwrite != "always":
+                return self._write_in_place(shown, target, entry, content)
+            fd, tmp = self._temporary(parent, item.parts[-1])
+            return self._fill_temporary(fd, tmp, shown, target, entry, content)
         if self.overwrite != "always" and os.path.lexists(target):
             if self.overwrite == "never":
                 return _Staged(shown, target, None, 0)
             raise _exists(target)
         fd, tmp = self._temporary(parent, item.parts[-1])
+        return self._fill_temporary(fd, tmp, shown, target, entry, None)
+
+    def _parent(self, parts: tuple[str, ...], entry: ZipEntry) -> str | None:
+        """The checked directory ``parts`` (walked once per directory: no link this run makes
+        exists while files are written, and the directories were made and checked before)."""
+        found = self.parents.get(parts)
+        if found is None:
+            found = self._walk(parts, create=False, allow_links=True, entry=entry)
+            if found is not None:
+                self.parents[parts] = found
+        return found
+
+    def _final_mode(self, entry: ZipEntry) -> int:
+        mode = entry.unix_mode
+        regular = mode is not None and stat.S_IFMT(mode) in (0, stat.S_IFREG)
+        return (mode if regular and mode else 0o666) & self.file_mask
+
+    def _write_in_place(self, shown: str, target: str, entry: ZipEntry, content: bytes) -> _Staged:
+        """A verified member's bytes straight to its new target (``O_EXCL``: an existing one is
+        never touched); the target is remembered at once, for the rollback of a failed run."""
+        try:
+            fd = os.open(target, _CREATE_FLAGS, self._final_mode(entry))
+        except FileExistsError:
+            if self.overwrite == "never":
+                return _Staged(shown, target, None, 0)
+            raise _exists(target) from None
+        with self.lock:
+            self.created_targets.append(target)
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            _write_all(out, content)
+            mtime = _mtime(entry)
+            if mtime is not None:
+                os.utime(out.fileno() if os.utime in os.supports_fd else target, (mtime, mtime))
+        if self.on_progress is not None and content:
+            self.on_progress(len(content))
+        return _Staged(shown, target, None, len(content), in_place=True)
+
+    def _fill_temporary(
+        self,
+        fd: int,
+        tmp: str,
+        shown: str,
+        target: str,
+        entry: ZipEntry,
+        content: bytes | None,
+    ) -> _Staged:
+        """Write ``content`` (or the member, streamed and verified as it goes) to the
+        temporary file ``tmp``; it is renamed over ``target`` once every member is done."""
         with self.lock:
             self.staged.add(tmp)
         kept = False
         try:
             produced = 0
             with os.fdopen(fd, "wb", buffering=0) as out:
-                if held is not None and entry.file_size <= _WHOLE_FROM_HELD:
-                    content = self.archive._read_held(entry, held, base)  # checked, no request
+                if content is not None:
                     produced = len(content)
-                    self._count(entry, produced, produced)
                     _write_all(out, content)
                     if self.on_progress is not None and produced:
                         self.on_progress(produced)
@@ -652,11 +720,8 @@ class _Extraction:
                             _write_all(out, chunk)
                             if self.on_progress is not None:
                                 self.on_progress(len(chunk))
-                mode = entry.unix_mode
-                regular = mode is not None and stat.S_IFMT(mode) in (0, stat.S_IFREG)
                 os.chmod(
-                    out.fileno() if os.chmod in os.supports_fd else tmp,
-                    (mode if regular and mode else 0o666) & self.file_mask,
+                    out.fileno() if os.chmod in os.supports_fd else tmp, self._final_mode(entry)
                 )
                 mtime = _mtime(entry)
                 if mtime is not None:
@@ -674,10 +739,8 @@ class _Extraction:
         path. Names are this run's token and a counter (``mkstemp``'s random names cost 5 us
         each); a clash with a stranger's file falls back to ``mkstemp``."""
         path = os.path.join(parent, f".{leaf[:64]}.{self.token}{next(self.counter)}{_TMP_SUFFIX}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
         try:
-            return os.open(path, flags, 0o600), path
+            return os.open(path, _CREATE_FLAGS, 0o600), path
         except FileExistsError:
             import tempfile
 
@@ -686,6 +749,8 @@ class _Extraction:
     def _commit_staged(self, staged: _Staged) -> tuple[str, bool, int]:
         """Rename one verified temporary file over its target; remember a target it created."""
         tmp = staged.tmp
+        if staged.in_place:
+            return staged.shown, True, staged.produced  # written at its target already
         if tmp is None:
             return staged.shown, False, 0  # skipped ("never")
         existed = os.path.lexists(staged.target)

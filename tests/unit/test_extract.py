@@ -764,22 +764,38 @@ def test_overwrite_always_replaces_nothing_when_the_run_fails(tmp_path: Path) ->
     assert snapshot(dest) == before
 
 
-def test_a_failure_while_renaming_rolls_back_the_renamed_files(tmp_path: Path) -> None:
-    """Another process creates a target while it is being written: the rename refuses it,
-    the files renamed before it are removed, and the other process's file is left alone."""
+def test_a_target_made_by_someone_else_meanwhile_rolls_back_the_run(tmp_path: Path) -> None:
+    """Another process creates a target after the plan checked it: the exclusive create
+    refuses it, the files written before it are removed, and the other file is left alone."""
     dest = tmp_path / "out"
     members: list[Member] = [("f1.txt", b"one"), ("f2.txt", b"two"), ("late.txt", b"x" * 100)]
-    seen: list[int] = []
 
     def race(count: int) -> None:
-        seen.append(count)
-        if count == 100:  # late.txt's bytes: its target is checked, not yet renamed
+        if count == 3 and not (dest / "late.txt").exists():  # f1 or f2 just written
             (dest / "late.txt").write_bytes(b"someone else")
 
     with pytest.raises(fastzips3.errors.PathExistsError) as caught:
         extract(make(members), dest, workers=1, on_progress=race)
     assert isinstance(caught.value, FileExistsError)
     assert snapshot(dest) == {"late.txt": b"someone else"}
+
+
+def test_a_failure_while_renaming_rolls_back_the_renamed_files(tmp_path: Path) -> None:
+    """A streamed member (past a coalesced span) goes to a temporary file and is renamed at
+    the end: another process creating its target meanwhile makes the rename refuse, the
+    files written before are removed, and the other process's file is left alone."""
+    dest = tmp_path / "out"
+    big = os.urandom(10 << 20)
+    members: list[Member] = [("f1.txt", b"one"), ("f2.txt", b"two"), ("late.bin", big)]
+
+    def race(count: int) -> None:
+        if count > 3 and not (dest / "late.bin").exists():  # late.bin's bytes: not renamed
+            (dest / "late.bin").write_bytes(b"someone else")
+
+    with pytest.raises(fastzips3.errors.PathExistsError) as caught:
+        extract(make(members, zipfile.ZIP_STORED), dest, workers=1, on_progress=race)
+    assert isinstance(caught.value, FileExistsError)
+    assert snapshot(dest) == {"late.bin": b"someone else"}
 
 
 def test_directory_entries_of_a_failed_run_are_removed_deepest_first(tmp_path: Path) -> None:
