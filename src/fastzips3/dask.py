@@ -724,10 +724,7 @@ def _extract_task(
     """Extract one group's members below ``dest`` (one coalesced extraction)."""
     assert isinstance(task, MemberGroup)  # extraction never splits members
     if dest.startswith("s3://"):
-        # TODO(issue 13, write side): when fastzips3.extract_to_s3 exists, call it here with
-        # the task's archive, ``dest`` and names, and report what it wrote.
-        _extract_to_s3_function()
-        raise UnsupportedError("extracting to s3:// is not wired to fastzips3.extract_to_s3 yet")
+        return [_extract_task_to_s3(task, dest, options, extract_options)]
     try:
         with open_archive(task.archive, **options) as archive:
             report = extract_members(archive, dest, task.names, **extract_options)
@@ -738,17 +735,28 @@ def _extract_task(
     ]
 
 
-def _extract_to_s3_function() -> Any:
-    """``fastzips3.extract_to_s3``, or an error naming what is missing."""
-    import fastzips3
+#: The options of :func:`extract_members` that :func:`fastzips3.extract_to_s3` takes too.
+_S3_EXTRACT_OPTIONS = ("overwrite", "junk_paths", "max_total_size", "max_entries", "workers")
 
-    function = getattr(fastzips3, "extract_to_s3", None)
-    if function is None:
-        raise UnsupportedError(
-            "extracting to s3:// needs fastzips3.extract_to_s3, which this version of "
-            "fastzips3 does not have; extract to a local directory"
-        )
-    return function
+
+def _extract_task_to_s3(
+    task: MemberGroup, dest: str, options: OpenOptions, extract_options: dict[str, Any]
+) -> ArchiveExtract:
+    """One group's members to objects under ``dest`` with :func:`fastzips3.extract_to_s3`
+    (small members coalesced and PUT, large stored ones copied server-side)."""
+    from fastzips3.s3extract import extract_to_s3
+
+    chosen = {k: v for k, v in extract_options.items() if k in _S3_EXTRACT_OPTIONS}
+    try:
+        with open_archive(task.archive, **options) as archive:
+            report = extract_to_s3(archive, dest, task.names, **chosen, **options)
+            skipped = set(report.skipped)
+            written = sum(
+                archive.getinfo(name).file_size for name in task.names if name not in skipped
+            )
+    except FastZipS3Error as exc:
+        _raise_with_archive(exc, task.archive)
+    return ArchiveExtract(task.archive, dest, list(report.written), list(skipped), written)
 
 
 def extract_archives(
@@ -771,7 +779,8 @@ def extract_archives(
     compute: bool = True,
 ) -> Any:
     """Extract the members ``members_glob`` matches (None: all, directories too) of every
-    archive in ``archives`` below the local directory ``dest``, with Dask.
+    archive in ``archives`` below ``dest`` (a local directory, or an ``s3://bucket/prefix/``),
+    with Dask.
 
     With ``subdirs`` (the default) each archive goes below its own directory: its path after
     the archives' common directory, without ``.zip`` (``s3://b/exports/2024/a.zip`` ->
@@ -785,16 +794,17 @@ def extract_archives(
     :func:`fastzips3.extract_members` call (coalesced GETs, ``extract_workers`` threads, every
     safety check and limit, all or nothing for that task; the limits apply per task).
     ``dest`` must be a path every worker can write (a local directory of a ``LocalCluster``,
-    or a shared filesystem). An ``s3://`` destination needs ``fastzips3.extract_to_s3`` (the
-    write side); without it :class:`~fastzips3.errors.UnsupportedError` is raised.
+    or a shared filesystem). An ``s3://`` destination makes each task one
+    :func:`fastzips3.extract_to_s3` call instead (small members read coalesced and PUT, large
+    stored ones copied server-side; directory entries and symbolic links make no object;
+    ``allow_symlinks`` and ``max_ratio`` do not apply; ``storage_options`` serve the
+    destination too).
 
     Returns a list of :class:`ArchiveExtract` (one per task, in plan order), or with
     ``compute=False`` the ``dask.bag`` of them, not yet run.
     """
     target = os.fspath(dest)
-    if target.startswith("s3://"):
-        _extract_to_s3_function()
-    else:
+    if not target.startswith("s3://"):
         target = os.path.abspath(target)  # workers may run in another directory
     tasks = plan_tasks(
         archives,

@@ -337,17 +337,42 @@ def test_extract_archives_to_a_local_directory(
         fzd.extract_archives(urls[:1], tmp_path / "out", "*.csv", storage_options=options)
 
 
-def test_extract_archives_to_s3_needs_the_write_side(
-    s3_server: LocalS3Server, s3_proxy: CountingProxy, uploaded: Uploaded, tmp_path: Path
+def test_extract_archives_to_s3(
+    s3_server: LocalS3Server,
+    s3_proxy: CountingProxy,
+    uploaded: Uploaded,
+    cluster: Any,
+    tmp_path: Path,
 ) -> None:
-    if hasattr(fastzips3, "extract_to_s3"):
-        pytest.skip("fastzips3.extract_to_s3 exists: covered by the S3 extraction test")
+    """To an s3:// prefix, each task is one extract_to_s3 call: the members come from one
+    coalesced read per archive and each becomes an object (one PUT), below the archive's
+    directory."""
     options = s3_options(s3_server, s3_proxy, tmp_path / "cache")
-    with pytest.raises(errors.UnsupportedError, match="extract_to_s3"):
-        fzd.extract_archives(
-            sorted(uploaded.archives)[:1], f"s3://{BUCKET}/out/", storage_options=options
-        )
-    assert s3_proxy.count() == 0  # refused before listing anything
+    urls = sorted(uploaded.archives)[:3]
+    dest = f"s3://{BUCKET}/{uploaded.prefix}/extracted/"
+    reports = fzd.extract_archives(urls, dest, "day-0/*.csv", storage_options=options)
+    assert [r.archive for r in reports] == urls
+    client = s3_server.client()
+    try:
+        for url, report in zip(urls, reports, strict=True):
+            stem = url.rsplit("/", 1)[1].removesuffix(".zip")
+            wanted = {n: d for n, d in uploaded.members[url].items() if n.startswith("day-0/")}
+            assert report.dest == f"{dest}{stem}"
+            assert sorted(report.extracted) == sorted(
+                f"{uploaded.prefix}/extracted/{stem}/{n}" for n in wanted
+            )
+            assert report.bytes_written == sum(len(d) for d in wanted.values())
+            for name, data in wanted.items():
+                key = f"{uploaded.prefix}/extracted/{stem}/{name}"
+                assert client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
+    finally:
+        client.close()
+    reads = {k: v for k, v in object_gets(s3_proxy).items() if "/extracted/" not in k}
+    assert len(reads) == 3
+    for key, records in reads.items():
+        assert [r.range_header is not None for r in records] == [True, True], key
+    puts = [r for r in s3_proxy.records if r.method == "PUT"]
+    assert len(puts) == 3 * 10
 
 
 # --- worker processes -------------------------------------------------------------------------
