@@ -500,3 +500,22 @@ def test_a_member_pandas_cannot_parse_is_named(tmp_path: Path) -> None:
         fzd.read_csv(str(path), "[gr]*.csv").compute(scheduler="sync")
     with pytest.raises(ValueError, match=r"'latin\.csv' of .*bad\.zip"):
         fzd.read_csv(str(path), "[gl]*.csv").compute(scheduler="sync")
+
+
+def test_an_archive_replaced_after_the_plan_fails_its_task(
+    s3_server: LocalS3Server, s3_proxy: CountingProxy, cluster: Any, tmp_path: Path
+) -> None:
+    """Tasks read with the plan's listing, pinned to its ETag: a replaced archive fails with
+    SourceChangedError (naming it) instead of mixing two versions."""
+    key = f"dask-changed-{uuid.uuid4().hex[:8]}/a.zip"
+    client = s3_server.client()
+    try:
+        members = [RawMember(f"m{j}.csv", b"a\n%d\n" % j, 8) for j in range(5)]
+        client.put_object(Bucket=BUCKET, Key=key, Body=build_zip(members))
+        options = s3_options(s3_server, s3_proxy, tmp_path / "cache")
+        bag = fzd.read_members(f"s3://{BUCKET}/{key}", storage_options=options)
+        client.put_object(Bucket=BUCKET, Key=key, Body=build_zip(members[::-1]))
+    finally:
+        client.close()
+    with pytest.raises(errors.SourceChangedError, match=key):
+        cluster.compute(bag, sync=True)
