@@ -115,7 +115,17 @@ class RemoteFile(io.RawIOBase):
             return 0
         stream = self._sequential()
         if stream is not None:
+            # Whole reads, as from a file: zipfile takes a short header read for a truncated
+            # archive. The stream hands out one piece at a time, and may end at a member's end.
             data = stream.read(end - self._pos)
+            while len(data) < end - self._pos and stream.pos < stream.end:
+                more = stream.read(end - self._pos - len(data))
+                if not more:
+                    break
+                data += more
+            if len(data) < end - self._pos:
+                start = self._pos + len(data)
+                data += self._engine.read(start, end, lo=start, hi=self._size)
         else:
             data = self._engine.read(self._pos, end, lo=self._pos, hi=self._size)
         n = len(data)
