@@ -18,7 +18,7 @@ def test_sequential_reads_are_whole_across_the_stream_pieces() -> None:
     (zipfile took a short read of a local header for a truncated archive)."""
     data = random.Random(1).randbytes(20_000_000)
     f = fastzips3.RemoteFile(MemorySource(data))
-    got = []
+    got: list[bytes] = []
     while True:
         chunk = f.read(1000)
         if not chunk:
