@@ -3,10 +3,13 @@ GF(2) matrix method, which needs no library)."""
 
 from __future__ import annotations
 
-from typing_extensions import Buffer
+from typing import TYPE_CHECKING
 
 from fastzips3._accel import CORE
 from fastzips3._codecs.crc import crc32 as _crc32
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["crc32", "crc32_combine"]
 

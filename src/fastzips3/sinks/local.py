@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-
-from typing_extensions import Buffer
+from typing import TYPE_CHECKING
 
 from fastzips3.errors import DestinationExistsError, SourceError
 from fastzips3.sinks.base import CopySpec, Fetch, SinkResult
 from fastzips3.sinks.crc import crc32
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["LocalSink"]
 

@@ -31,8 +31,6 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typing_extensions import Buffer
-
 from fastzips3._engine.retry import RetryPolicy, call_with_retries
 from fastzips3.errors import (
     DestinationChangedError,
@@ -46,6 +44,7 @@ from fastzips3.sources.s3 import guarded, parse_s3_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
+    from typing_extensions import Buffer
 
 __all__ = ["MAX_PARTS", "MIN_PART", "MultipartSink"]
 
