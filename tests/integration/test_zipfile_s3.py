@@ -71,8 +71,8 @@ def test_zipfile_extractall_over_remotefile_reads_ahead_across_members(
     with zipfile.ZipFile(_Unseekable(streamed), "w") as zf:
         with zipfile.ZipFile(io.BytesIO(plain)) as src:
             for info in src.infolist()[:5000]:
-                with zf.open(info.filename, "w") as out:
-                    out.write(src.read(info))
+                with zf.open(info.filename, "w") as member:
+                    member.write(src.read(info))
     client = s3_server.client(endpoint_url=s3_proxy.url)
     try:
         for key, data in (("walk/plain.zip", plain), ("walk/descriptors.zip", streamed.getvalue())):
