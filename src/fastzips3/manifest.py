@@ -401,6 +401,8 @@ def _frame(pandas: Any, rows: list[ManifestRow | ManifestFailure], *, record: bo
                 columns[name].append(value)
             errors.append(None)
     nullable = record and failed
+    # pandas' own string dtype from pandas 3 on (what read_parquet gives back), else object.
+    text: Any = "str" if int(pandas.__version__.split(".")[0]) >= 3 else object
     data: dict[str, Any] = {}
     for name in COLUMNS:
         values = columns[name]
@@ -414,10 +416,10 @@ def _frame(pandas: Any, rows: list[ManifestRow | ManifestFailure], *, record: bo
         elif name == "date_time":
             dtype = "datetime64[ns]"
         else:
-            dtype = object
+            dtype = text
         data[name] = pandas.Series(values, dtype=dtype)
     if record:
-        data["error"] = pandas.Series(errors, dtype=object)
+        data["error"] = pandas.Series(errors, dtype=text)
     return pandas.DataFrame(data)
 
 
