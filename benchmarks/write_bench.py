@@ -63,7 +63,7 @@ def main() -> None:
         LocalS3Server() as server,
         WanProxy(server.endpoint_url, latency=0.03, bandwidth=100e6) as wan,
     ):
-        opts = {
+        opts: dict[str, Any] = {
             "endpoint_url": wan.url,
             "aws_access_key_id": server.access_key,
             "aws_secret_access_key": server.secret_key,

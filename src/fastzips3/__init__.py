@@ -6,6 +6,8 @@ local files or any fsspec filesystem; ``ZipFile`` is ``zipfile.ZipFile``'s read 
 fastzips3's reader (swap the import, keep the code).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from fastzips3 import errors as errors
 from fastzips3._accel import CoreInfo as CoreInfo
 from fastzips3._accel import core_info as core_info
@@ -20,11 +22,6 @@ from fastzips3.archive import open_archive as open_archive
 from fastzips3.compat import RemoteFile as RemoteFile
 from fastzips3.extract import ExtractReport as ExtractReport
 from fastzips3.extract import extract_members as extract_members
-from fastzips3.manifest import ManifestFailure as ManifestFailure
-from fastzips3.manifest import ManifestRow as ManifestRow
-from fastzips3.manifest import expand_archives as expand_archives
-from fastzips3.manifest import iter_manifest as iter_manifest
-from fastzips3.manifest import manifest as manifest
 from fastzips3.member import MemberReader as MemberReader
 from fastzips3.options import OpenOptions as OpenOptions
 from fastzips3.paths import PathInfo as PathInfo
@@ -33,17 +30,57 @@ from fastzips3.paths import listdir as listdir
 from fastzips3.paths import open as open
 from fastzips3.paths import split_archive_path as split_archive_path
 from fastzips3.paths import stat as stat
-from fastzips3.s3extract import S3ExtractReport as S3ExtractReport
-from fastzips3.s3extract import extract_to_s3 as extract_to_s3
 from fastzips3.sources.base import ObjectVersion as ObjectVersion
 from fastzips3.sources.base import Source as Source
 from fastzips3.sources.memory import MemorySource as MemorySource
 from fastzips3.splits import MemberSplit as MemberSplit
 from fastzips3.splits import member_splits as member_splits
 from fastzips3.splits import read_split as read_split
-from fastzips3.writer.zipwriter import WriteResult as WriteResult
-from fastzips3.writer.zipwriter import ZipWriter as ZipWriter
-from fastzips3.writer.zipwriter import append as append
+
+if TYPE_CHECKING:
+    from fastzips3._manifest import ManifestFailure as ManifestFailure
+    from fastzips3._manifest import ManifestRow as ManifestRow
+    from fastzips3._manifest import expand_archives as expand_archives
+    from fastzips3._manifest import iter_manifest as iter_manifest
+    from fastzips3._manifest import manifest as manifest
+    from fastzips3.s3extract import S3ExtractReport as S3ExtractReport
+    from fastzips3.s3extract import extract_to_s3 as extract_to_s3
+    from fastzips3.writer.zipwriter import WriteResult as WriteResult
+    from fastzips3.writer.zipwriter import ZipWriter as ZipWriter
+    from fastzips3.writer.zipwriter import append as append
+
+#: Public names whose modules load on first use: the manifest and the write side pull in
+#: thread pools, the multipart sink and the compressor, which reading never needs (they kept
+#: ``import fastzips3`` under its 100 ms budget).
+_LAZY = {
+    "ManifestFailure": "fastzips3._manifest",
+    "ManifestRow": "fastzips3._manifest",
+    "expand_archives": "fastzips3._manifest",
+    "iter_manifest": "fastzips3._manifest",
+    "manifest": "fastzips3._manifest",
+    "S3ExtractReport": "fastzips3.s3extract",
+    "extract_to_s3": "fastzips3.s3extract",
+    "WriteResult": "fastzips3.writer.zipwriter",
+    "ZipWriter": "fastzips3.writer.zipwriter",
+    "append": "fastzips3.writer.zipwriter",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a lazily exported name (see ``_LAZY``) on first use."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'fastzips3' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

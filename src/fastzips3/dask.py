@@ -47,6 +47,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypedDict, cast
 
+from fastzips3._manifest import ManifestRow, _with_archive, iter_manifest
 from fastzips3.archive import open_archive
 from fastzips3.errors import FastZipS3Error, UnsafePathError, UnsupportedError
 from fastzips3.extract import (
@@ -57,7 +58,6 @@ from fastzips3.extract import (
     extract_members,
     member_path_problem,
 )
-from fastzips3.manifest import ManifestRow, _with_archive, iter_manifest
 from fastzips3.options import OpenOptions
 from fastzips3.splits import MemberSplit, member_splits, read_split
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -85,7 +85,7 @@ def test_no_overwrite(s3_server: LocalS3Server, s3_client: S3Client) -> None:
     assert get(s3_client, "w/exists.zip") == b"old"
 
 
-def _write_big(url: str, opts: dict[str, object], data: bytes) -> None:
+def _write_big(url: str, opts: dict[str, Any], data: bytes) -> None:
     with ZipWriter(url, part_size=5 * MiB, workers=2, retries=FAST, **opts) as z:
         z.writestr("big.bin", data, compress_type="stored")
 

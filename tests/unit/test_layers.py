@@ -56,7 +56,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"extract"},
     # Dask over many archives: plans from the manifest, reads through archive/splits/extract;
     # _engine only to wait for the directory cache's background writes before tasks run.
-    "dask": {"_engine", "archive", "extract", "manifest", "options", "s3extract", "splits"},
+    "_manifest": {"_engine", "_format", "archive", "options", "sources"},
+    "dask": {"_engine", "_manifest", "archive", "extract", "options", "s3extract", "splits"},
     "__main__": {"cli"},
 }
 

@@ -8,6 +8,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -76,8 +77,11 @@ def assemble(
     return bytes(out)
 
 
+#: Names with any character but the surrogates (not encodable).
+NO_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00/\\"),
+    alphabet=st.characters(exclude_categories=NO_SURROGATES, exclude_characters="\x00/\\"),
     min_size=1,
     max_size=40,
 )
@@ -117,7 +121,9 @@ def test_round_trip_zipfile_and_fastzips3(
 
 
 def test_empty_members_and_directories() -> None:
-    blob = assemble([("d/", b"", METHOD_STORED, False, False), ("e", b"", METHOD_DEFLATE, 1, 0)])
+    blob = assemble(
+        [("d/", b"", METHOD_STORED, False, False), ("e", b"", METHOD_DEFLATE, True, False)]
+    )
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         assert zf.getinfo("d/").is_dir()
         assert zf.read("e") == b""
@@ -160,7 +166,7 @@ def test_sizes_around_4_gib_sparse(tmp_path: Path, size: int) -> None:
     left = size
     while left:
         n = min(left, len(zeros))
-        crc = crc32(memoryview(zeros)[:n], crc)
+        crc = crc32(zeros[:n], crc)
         left -= n
     raw, flags = encode_name("big.bin")
     header = local_header(
