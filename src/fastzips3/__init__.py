@@ -20,22 +20,11 @@ from fastzips3._zipfile import ZipInfo as ZipInfo
 from fastzips3.archive import ZipArchive as ZipArchive
 from fastzips3.archive import open_archive as open_archive
 from fastzips3.compat import RemoteFile as RemoteFile
-from fastzips3.extract import ExtractReport as ExtractReport
-from fastzips3.extract import extract_members as extract_members
 from fastzips3.member import MemberReader as MemberReader
 from fastzips3.options import OpenOptions as OpenOptions
-from fastzips3.paths import PathInfo as PathInfo
-from fastzips3.paths import clear_archive_cache as clear_archive_cache
-from fastzips3.paths import listdir as listdir
-from fastzips3.paths import open as open
-from fastzips3.paths import split_archive_path as split_archive_path
-from fastzips3.paths import stat as stat
 from fastzips3.sources.base import ObjectVersion as ObjectVersion
 from fastzips3.sources.base import Source as Source
 from fastzips3.sources.memory import MemorySource as MemorySource
-from fastzips3.splits import MemberSplit as MemberSplit
-from fastzips3.splits import member_splits as member_splits
-from fastzips3.splits import read_split as read_split
 
 if TYPE_CHECKING:
     from fastzips3._manifest import ManifestFailure as ManifestFailure
@@ -43,16 +32,38 @@ if TYPE_CHECKING:
     from fastzips3._manifest import expand_archives as expand_archives
     from fastzips3._manifest import iter_manifest as iter_manifest
     from fastzips3._manifest import manifest as manifest
+    from fastzips3.extract import ExtractReport as ExtractReport
+    from fastzips3.extract import extract_members as extract_members
+    from fastzips3.paths import PathInfo as PathInfo
+    from fastzips3.paths import clear_archive_cache as clear_archive_cache
+    from fastzips3.paths import listdir as listdir
+    from fastzips3.paths import open as open
+    from fastzips3.paths import split_archive_path as split_archive_path
+    from fastzips3.paths import stat as stat
     from fastzips3.s3extract import S3ExtractReport as S3ExtractReport
     from fastzips3.s3extract import extract_to_s3 as extract_to_s3
+    from fastzips3.splits import MemberSplit as MemberSplit
+    from fastzips3.splits import member_splits as member_splits
+    from fastzips3.splits import read_split as read_split
     from fastzips3.writer.zipwriter import WriteResult as WriteResult
     from fastzips3.writer.zipwriter import ZipWriter as ZipWriter
     from fastzips3.writer.zipwriter import append as append
 
-#: Public names whose modules load on first use: the manifest and the write side pull in
-#: thread pools, the multipart sink and the compressor, which reading never needs (they kept
-#: ``import fastzips3`` under its 100 ms budget).
+#: Public names whose modules load on first use: extraction, paths into archives, splits,
+#: the manifest and the write side (thread pools, the multipart sink, the compressor), which
+#: listing and reading never need; ``import fastzips3`` stays within its start-up budget.
 _LAZY = {
+    "ExtractReport": "fastzips3.extract",
+    "extract_members": "fastzips3.extract",
+    "PathInfo": "fastzips3.paths",
+    "clear_archive_cache": "fastzips3.paths",
+    "listdir": "fastzips3.paths",
+    "open": "fastzips3.paths",
+    "split_archive_path": "fastzips3.paths",
+    "stat": "fastzips3.paths",
+    "MemberSplit": "fastzips3.splits",
+    "member_splits": "fastzips3.splits",
+    "read_split": "fastzips3.splits",
     "ManifestFailure": "fastzips3._manifest",
     "ManifestRow": "fastzips3._manifest",
     "expand_archives": "fastzips3._manifest",

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from fastzips3._codecs.crc import crc32
 from fastzips3._codecs.deflate import inflate_aligned
@@ -40,6 +40,9 @@ from fastzips3._format.plan import Directory, MemberLayout
 from fastzips3.errors import DecompressionError, UnsupportedError
 from fastzips3.member import crc_mismatch, locate_member
 from fastzips3.sources.base import ObjectVersion
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "DEFAULT_SPACING",
@@ -330,6 +333,8 @@ def iter_parallel(
     base = layout.data_start
     raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
     received = _Received(raw, jobs[0][0].raw_start, entry.name)
+    from concurrent.futures import ThreadPoolExecutor  # deferred: 5 ms at import
+
     pool = ThreadPoolExecutor(
         max_workers=max(1, workers),
         thread_name_prefix="fastzips3-part",
@@ -423,6 +428,8 @@ def read_parallel(
     raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
     received = _Received(raw, jobs[0][0].raw_start, entry.name)
     out = PieceOutput(size)
+    from concurrent.futures import ThreadPoolExecutor  # deferred: 5 ms at import
+
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fastzips3-part")
     pending: deque[tuple[int, Future[int]]] = deque()
     crc = 0

@@ -55,7 +55,6 @@ from fastzips3.errors import (
     UnsupportedMethodError,
     redact_url,
 )
-from fastzips3.extract import extract_members
 from fastzips3.member import MemberReader
 from fastzips3.sources.base import BaseSource
 from fastzips3.sources.fileobj import FileObjectSource
@@ -537,6 +536,8 @@ class ZipFile:
     ) -> list[str]:
         entries = [self._member(m, self._archive.default_password)[0] for m in members]
         dest = os.getcwd() if path is None else os.fspath(path)
+        from fastzips3.extract import extract_members  # deferred: import fastzips3 stays lean
+
         report = extract_members(self._archive, dest, entries, overwrite="always")
         return report.extracted
 
