@@ -25,6 +25,7 @@ written. Directory entries make no object; symbolic links are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -162,7 +163,9 @@ def extract_to_s3(
     copied members whose CRC-32 S3 could not confirm. ``options`` are
     :func:`fastzips3.open_archive`'s (S3 credentials, endpoint, ``retries``...) and apply to
     the destination too. The first failure is raised once every other member is done, with
-    the others named in its notes; failed members leave no object and no upload.
+    the others named in its notes. A failed run leaves nothing behind: no upload, no object
+    of a failed member, and the objects it did complete are deleted (with ``"always"``, an
+    object it replaced cannot come back).
     """
     from fastzips3.archive import ZipArchive as _ZipArchive
     from fastzips3.archive import open_archive
@@ -243,6 +246,37 @@ class _Extraction:
             self.run_state.sent += result.sent
 
     def run(
+        self,
+        members: Iterable[ZipEntry | str] | None,
+        junk_paths: bool,
+        max_entries: int | None,
+        max_total_size: int | None,
+    ) -> S3ExtractReport:
+        try:
+            return self._run(members, junk_paths, max_entries, max_total_size)
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """Delete the objects this failed run created (they did not exist before: each was
+        completed with ``If-None-Match: *``). With ``overwrite="always"`` an object it replaced
+        cannot be restored; one it created is deleted all the same."""
+        with self.run_state.lock:
+            keys, self.run_state.written = list(self.run_state.written), []
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+            batch = keys[start : start + 1000]
+            try:
+                self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+                )
+            except Exception:  # the run's own error is the one to raise
+                for key in batch:
+                    with contextlib.suppress(Exception):
+                        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _run(
         self,
         members: Iterable[ZipEntry | str] | None,
         junk_paths: bool,
