@@ -425,9 +425,20 @@ def read_parallel(
     layout = locate_member(engine, directory, entry)
     jobs = _jobs(layout, entry, index, 0, size)
     base = layout.data_start
-    raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
-    received = _Received(raw, jobs[0][0].raw_start, entry.name)
     out = PieceOutput(size)
+    # A local file: each worker reads its own piece's compressed bytes (one positional read,
+    # no prefetch threads to share the cores with); elsewhere they stream in order, fetched
+    # ahead by parallel GETs, and are handed out as segments.
+    local = getattr(engine.source, "whole_reads", False)
+    raw = None
+    if not local:
+        raw = engine.sequential(base + jobs[0][0].raw_start, base + jobs[-1][1], max_ahead=40 << 20)
+    received = _Received(raw, jobs[0][0].raw_start, entry.name) if raw is not None else None
+
+    def decode_local(cp: Checkpoint, raw_end: int, want: int) -> int:
+        data = engine.fetch(base + cp.raw_start, base + raw_end)
+        return out.decode([(data, 0, len(data))], cp, want, name=entry.name)
+
     from concurrent.futures import ThreadPoolExecutor  # deferred: 5 ms at import
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fastzips3-part")
@@ -435,8 +446,11 @@ def read_parallel(
     crc = 0
     try:
         for cp, raw_end, want in jobs:
-            data = received.segments(cp.raw_start, raw_end)
-            pending.append((want, pool.submit(out.decode, data, cp, want, name=entry.name)))
+            if received is None:
+                pending.append((want, pool.submit(decode_local, cp, raw_end, want)))
+            else:
+                data = received.segments(cp.raw_start, raw_end)
+                pending.append((want, pool.submit(out.decode, data, cp, want, name=entry.name)))
             if len(pending) >= 2 * workers:
                 length, future = pending.popleft()
                 crc = crc32_combine(crc, future.result(), length)
@@ -447,7 +461,8 @@ def read_parallel(
         for _, future in pending:
             future.cancel()
         pool.shutdown(wait=True)
-        raw.close()
+        if raw is not None:
+            raw.close()
     if crc != entry.crc:
         raise crc_mismatch(entry, crc)
     return out.take()
