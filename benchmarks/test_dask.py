@@ -33,17 +33,17 @@ import io
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from benchmarks.children import run_child, upload
 
 if TYPE_CHECKING:
     from fastzips3.testing import LocalS3Server
@@ -98,15 +98,7 @@ def server() -> Iterator[tuple[LocalS3Server, int, int]]:
         rows += n
         total += s
     with LocalS3Server(buckets=(BUCKET,), public_buckets=()) as s3:
-        client = s3.client()
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]),
-                    objects.items(),
-                )
-            )
-        client.close()
+        upload(s3, BUCKET, objects)
         yield s3, rows, total
 
 
@@ -126,18 +118,7 @@ def measure(mode: str, s3: LocalS3Server, proxy: WanProxy) -> dict[str, Any]:
     cache = tempfile.mkdtemp(prefix=f"fastzips3-bench-dask-{mode}-")
     env = {**os.environ, **s3.env(endpoint_url=proxy.url), "FASTZIPS3_CACHE_DIR": cache}
     proxy.reset()
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.test_dask", mode, proxy.url, cache],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=Path(__file__).resolve().parents[1],
-        check=False,
-    )
-    if out.returncode != 0:
-        raise AssertionError(f"{mode} child failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_child("test_dask", [mode, proxy.url, cache], env, timeout=1800)
     records = proxy.records[result["untimed_requests"] :]
     gets: dict[str, int] = {}
     for r in records:

@@ -23,17 +23,17 @@ import io
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from benchmarks import children
 
 if TYPE_CHECKING:
     from fastzips3.testing import LocalS3Server
@@ -74,15 +74,7 @@ def server() -> Iterator[LocalS3Server]:
     rng = random.Random(13)
     objects = {f"{PREFIX}/a-{i:05d}.zip": small_archive(rng, i) for i in range(archive_count())}
     with LocalS3Server(buckets=(BUCKET,), public_buckets=()) as s3:
-        client = s3.client()
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]),
-                    objects.items(),
-                )
-            )
-        client.close()
+        children.upload(s3, BUCKET, objects)
         yield s3
 
 
@@ -99,19 +91,7 @@ def wan(server: LocalS3Server) -> Iterator[WanProxy]:
 def run_child(mode: str, server: LocalS3Server, proxy: WanProxy, cache: str) -> dict[str, Any]:
     """Run one side in a fresh interpreter; its JSON line."""
     env = {**os.environ, **server.env(endpoint_url=proxy.url), "FASTZIPS3_CACHE_DIR": cache}
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.test_manifest", mode, proxy.url, cache],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=Path(__file__).resolve().parents[1],
-        check=False,
-    )
-    if out.returncode != 0:
-        raise AssertionError(f"{mode} child failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return children.run_child("test_manifest", [mode, proxy.url, cache], env, timeout=900)
 
 
 def measure(mode: str, server: LocalS3Server, proxy: WanProxy, cache: str) -> dict[str, Any]:

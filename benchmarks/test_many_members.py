@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from benchmarks.children import run_child
 
 if TYPE_CHECKING:
     from fastzips3.testing import LocalS3Server
@@ -94,20 +95,9 @@ def measure(mode: str, server: LocalS3Server, proxy: WanProxy) -> dict[str, Any]
     }
     proxy.reset()
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.test_many_members", mode, proxy.url, out_dir],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            cwd=Path(__file__).resolve().parents[1],
-            check=False,
-        )
+        result = run_child("test_many_members", [mode, proxy.url, out_dir], env, timeout=1200)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-    if done.returncode != 0:
-        raise AssertionError(f"{mode} child failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     records = proxy.records[result["untimed_requests"] :]
     result["requests"] = len(records)
     result["bytes"] = sum(r.bytes_sent for r in records)
