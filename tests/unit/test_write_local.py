@@ -47,6 +47,33 @@ def test_pieces_make_one_stream(level: int, threads: bool) -> None:
     assert c.crc == zlib.crc32(TEXT) and c.size == len(TEXT) and c.compressed == len(stream)
 
 
+@pytest.mark.parametrize("chunk", [100_000, 300_000, 1_000, 250_001])
+@pytest.mark.parametrize("writable", [False, True])
+def test_pieces_feed_without_copies(chunk: int, writable: bool) -> None:
+    """Whole pieces of read-only input go to the workers as views; a writable buffer the
+    caller reuses after feed() (as a file's write() may) is copied, so its reuse changes
+    nothing; exact multiples of the piece end with an empty final piece."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = TEXT[:1_200_000]
+    with ThreadPoolExecutor(2) as pool:
+        c = PieceCompressor(8, 1, pool, piece=100_000, max_ahead=3)
+        out = []
+        scratch = bytearray(chunk)
+        for i in range(0, len(data), chunk):
+            part = data[i : i + chunk]
+            if writable:
+                scratch[: len(part)] = part
+                out += c.feed(memoryview(scratch)[: len(part)])
+                scratch[:] = b"\xff" * len(scratch)  # the caller reuses its buffer
+            else:
+                out += c.feed(part)
+        out += c.finish()
+    stream = b"".join(out)
+    assert zlib.decompress(stream, -15) == data
+    assert c.crc == zlib.crc32(data) and c.size == len(data) and c.compressed == len(stream)
+
+
 def test_pure_fallback_matches() -> None:
     a = _pure_deflate_piece(TEXT[:50_000], 1, b"", False)
     b = _pure_deflate_piece(TEXT[50_000:], 1, TEXT[:50_000], True)

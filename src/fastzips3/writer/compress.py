@@ -93,14 +93,17 @@ def _pure_deflate_piece(data: bytes, level: int, dictionary: bytes, final: bool)
 
 
 def deflate_piece(
-    data: bytes | memoryview, level: int, dictionary: bytes = b"", final: bool = True
+    data: bytes | bytearray | memoryview,
+    level: int,
+    dictionary: bytes = b"",
+    final: bool = True,
 ) -> tuple[bytes, int]:
     """One piece (see the module docstring): ``(compressed, crc32(data))``, GIL released."""
     if CORE is not None:
         out: tuple[bytes, int] = CORE.deflate_piece(data, level, dictionary, final)
         return out
     raw = bytes(data)
-    return _pure_deflate_piece(raw, level, dictionary[-_WINDOW:], final), crc32(raw, 0)
+    return _pure_deflate_piece(raw, level, bytes(dictionary[-_WINDOW:]), final), crc32(raw, 0)
 
 
 def _zstd_compress(data: bytes | memoryview, level: int | None) -> bytes:
@@ -173,7 +176,13 @@ class PieceCompressor:
             ).compressobj()
 
     def feed(self, data: bytes | memoryview) -> list[bytes | memoryview]:
-        """Take ``data``; the compressed bytes ready now."""
+        """Take ``data``; the compressed bytes ready now.
+
+        Deflate copies nothing it need not: whole pieces of a read-only buffer (``bytes``, as
+        :meth:`ZipWriter.writestr` and file reads give) go to the workers as views of it; only
+        a partial piece is gathered into a buffer of its own (one copy), and a writable
+        buffer's whole pieces are copied once (the caller may reuse it after ``feed``).
+        """
         view = memoryview(data).cast("B")
         if not view.nbytes:
             return []
@@ -183,37 +192,55 @@ class PieceCompressor:
             out: bytes | memoryview = self._zstd.compress(view) if self._zstd else bytes(view)
             self.compressed += len(out)
             return [out] if len(out) else []
-        self._buf += view
+        piece = self._piece
         ready: list[bytes | memoryview] = []
-        while len(self._buf) > self._piece:
-            piece = bytes(self._buf[: self._piece])
-            del self._buf[: self._piece]
-            ready += self._submit(piece, final=False)
+        if self._buf:
+            take = piece - len(self._buf)
+            self._buf += view[:take]
+            view = view[take:]
+            if len(self._buf) < piece:
+                return ready
+            full, self._buf = self._buf, bytearray()
+            ready += self._submit(full, final=False)  # the buffer changes hands: no copy
+        pos = 0
+        while view.nbytes - pos >= piece:
+            chunk = view[pos : pos + piece]
+            ready += self._submit(chunk if view.readonly else bytes(chunk), final=False)
+            pos += piece
+        if pos < view.nbytes:
+            self._buf = bytearray(view[pos:])
         return ready
 
     def finish(self) -> list[bytes | memoryview]:
-        """The rest of the compressed bytes, the final block included."""
+        """The rest of the compressed bytes, the final block included (after the last whole
+        piece, the final piece may be empty: an empty final block of 2 bytes)."""
         if self.method != METHOD_DEFLATE:
             if self._zstd is None:
                 return []
             out = self._zstd.flush()
             self.compressed += len(out)
             return [out] if out else []
-        piece, self._buf = bytes(self._buf), bytearray()
+        piece, self._buf = self._buf, bytearray()
         ready = self._submit(piece, final=True)
         while self._queue:
             ready.append(self._pop())
         return ready
 
-    def _submit(self, piece: bytes, *, final: bool) -> list[bytes | memoryview]:
+    def _submit(
+        self, piece: bytes | bytearray | memoryview, *, final: bool
+    ) -> list[bytes | memoryview]:
         level = isal_level(self._level)
         window = self._window
-        self._window = (window + piece)[-_WINDOW:] if len(piece) < _WINDOW else piece[-_WINDOW:]
+        n = memoryview(piece).nbytes
+        if n >= _WINDOW:
+            self._window = bytes(piece[n - _WINDOW :])
+        elif n:
+            self._window = (bytes(window) + bytes(piece))[-_WINDOW:]
         if self._executor is None:
-            self._queue.append((None, deflate_piece(piece, level, window, final), len(piece)))
+            self._queue.append((None, deflate_piece(piece, level, window, final), n))
         else:
             future = self._executor.submit(deflate_piece, piece, level, window, final)
-            self._queue.append((future, None, len(piece)))
+            self._queue.append((future, None, n))
         ready: list[bytes | memoryview] = []
         while self._queue and (
             len(self._queue) > self._max_ahead
