@@ -32,6 +32,7 @@ from fastzips3.sources.base import (
     network_error,
     redacted_copy,
 )
+from fastzips3.sources.s3direct import DirectGetter
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -68,6 +69,8 @@ class S3Config:
 
 
 _clients: dict[tuple[S3Config, str], S3Client] = {}
+#: The direct GET path of each client in ``_clients``, by ``id`` (those clients live forever).
+_direct: dict[int, DirectGetter | None] = {}
 _clients_lock = threading.Lock()
 
 #: Environment variables that change what a new client does (botocore reads them at creation).
@@ -100,12 +103,18 @@ def s3_client(config: S3Config) -> S3Client:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _make_client(config)
+            client, direct = _make_client(config)
             _clients[key] = client
+            _direct[id(client)] = direct
         return client
 
 
-def _make_client(config: S3Config) -> S3Client:
+def direct_getter(client: object) -> DirectGetter | None:
+    """The direct GET path of a client :func:`s3_client` made, or None (a caller's client)."""
+    return _direct.get(id(client))
+
+
+def _make_client(config: S3Config) -> tuple[S3Client, DirectGetter | None]:
     try:
         import boto3
         import botocore
@@ -128,9 +137,22 @@ def _make_client(config: S3Config) -> S3Client:
         signature_version=botocore.UNSIGNED if config.anonymous else None,
         s3={"addressing_style": "path"} if config.endpoint_url else None,
     )
-    return session.client(
+    client = session.client(
         "s3", region_name=region, endpoint_url=config.endpoint_url, config=botocore_config
     )
+    botocore_session = getattr(session, "_session", None)
+    if botocore_session is None:  # pragma: no cover - every boto3 Session has one
+        return client, None
+    direct = DirectGetter.for_client(
+        client,
+        None if config.anonymous else session.get_credentials(),
+        anonymous=config.anonymous,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        max_pool_connections=config.max_pool_connections,
+        ca_bundle=botocore_session.get_config_variable("ca_bundle"),
+    )
+    return client, direct
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -278,6 +300,35 @@ class _BodyStream:
         self._body.close()
 
 
+class _WholeBody:
+    """A body the direct path has already read whole."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int | None = None, /) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+    def close(self) -> None:
+        self._data = b""
+
+
+#: get_object's arguments sent as headers by the direct path.
+_DIRECT_HEADERS = (
+    ("IfMatch", "If-Match"),
+    ("IfNoneMatch", "If-None-Match"),
+    ("RequestPayer", "x-amz-request-payer"),
+)
+#: get_object's answer fields, from the direct path's headers.
+_DIRECT_FIELDS = (
+    ("ContentRange", "Content-Range"),
+    ("ContentLength", "Content-Length"),
+    ("ETag", "ETag"),
+    ("VersionId", "x-amz-version-id"),
+)
+
+
 class S3Source(BaseSource):
     """An S3 object. Every GET after the first carries ``If-Match`` (or the pinned versionId)."""
 
@@ -301,6 +352,8 @@ class S3Source(BaseSource):
         self._extra: dict[str, str] = dict(extra_get_args or {})
         if requester_pays:
             self._extra["RequestPayer"] = "requester"
+        #: The lean path for whole small GETs (tails), when the client and the GET allow it.
+        self._direct = direct_getter(self._client) if set(self._extra) <= {"RequestPayer"} else None
 
     @property
     def client(self) -> S3Client:
@@ -312,8 +365,17 @@ class S3Source(BaseSource):
         return guarded(call, client=self._client, url=self._url, secrets=self._secrets, rng=rng)
 
     def _get(
-        self, range_header: str, rng: tuple[int, int] | None, *, if_none_match: str | None = None
+        self,
+        range_header: str,
+        rng: tuple[int, int] | None,
+        *,
+        if_none_match: str | None = None,
+        whole: bool = False,
     ) -> dict[str, Any]:
+        """One GET, answered as botocore's ``get_object`` answers (a dict with a ``Body``).
+
+        ``whole``: the caller reads the body at once (a tail), so the direct path may serve it.
+        """
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key, "Range": range_header}
         args.update(self._extra)
         pinned = self._version
@@ -323,7 +385,34 @@ class S3Source(BaseSource):
             args["IfNoneMatch"] = if_none_match
         elif pinned is not None and pinned.etag is not None:
             args["IfMatch"] = pinned.etag
+        if whole and self._direct is not None:
+            direct = self._guard(lambda: self._direct_get(args, rng), rng)
+            if direct is not None:
+                return direct
         response: dict[str, Any] = dict(self._guard(lambda: self._client.get_object(**args), rng))
+        return response
+
+    def _direct_get(
+        self, args: dict[str, Any], rng: tuple[int, int] | None
+    ) -> dict[str, Any] | None:
+        """``args`` (get_object's) through the direct path; None: send them through the client."""
+        assert self._direct is not None
+        headers = {"Range": args["Range"]}
+        for name, header in _DIRECT_HEADERS:
+            if name in args:
+                headers[header] = args[name]
+        params = {"versionId": args["VersionId"]} if "VersionId" in args else {}
+        answer = self._direct.get(self.bucket, self.key, headers, params)
+        if answer is None:
+            return None
+        if answer.status >= 300:
+            code, message = answer.error_fields()
+            raise _map_client_error(code, answer.status, message or code, self._url, rng)
+        response: dict[str, Any] = {"Body": _WholeBody(answer.body)}
+        for name, header in _DIRECT_FIELDS:
+            value = answer.headers.get(header)
+            if value is not None:
+                response[name] = value
         return response
 
     def _version_of(self, response: dict[str, Any], rng: tuple[int, int] | None) -> ObjectVersion:
@@ -345,7 +434,7 @@ class S3Source(BaseSource):
     def read_tail(self, length: int) -> TailRead:
         """One GET with a suffix range: the tail, the object size and its ETag."""
         try:
-            response = self._get(f"bytes=-{max(1, length)}", None)
+            response = self._get(f"bytes=-{max(1, length)}", None, whole=True)
         except _RangeNotSatisfiableError:
             # S3 answers 416 to any range on an empty object.
             return TailRead(b"", 0, self._pin(ObjectVersion(size=0)))
@@ -362,7 +451,9 @@ class S3Source(BaseSource):
         if version.etag is None:
             return super().revalidate(version, length)
         try:
-            response = self._get(f"bytes=-{max(1, length)}", None, if_none_match=version.etag)
+            response = self._get(
+                f"bytes=-{max(1, length)}", None, if_none_match=version.etag, whole=True
+            )
         except _NotModifiedError:
             self._pin(version)
             return None
