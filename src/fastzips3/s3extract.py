@@ -63,6 +63,8 @@ COPY_MIN = 2 * MIN_PART
 #: Members below this size are fetched coalesced and written with one PutObject.
 SMALL = 8 << 20
 _PART = 8 << 20
+#: What a compressed member's reader hands over at a time (into one reused buffer).
+_READ = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -348,11 +350,13 @@ class _Extraction:
         if copyable:
             self._copy(entry, key)
             return
+        buf = bytearray(_READ)
+        view = memoryview(buf)
         with self._sink(key) as sink, self.archive.open(entry, password=self.password) as f:
-            while chunk := f.read(_PART):
-                sink.write(chunk)
+            while n := f.readinto(view):
+                sink.write(view[:n])  # the sink copies into its part: buf is reused
                 if self.on_progress is not None:
-                    self.on_progress(len(chunk))
+                    self.on_progress(n)
             self._done(entry, key, sink)
 
     def _copy(self, entry: ZipEntry, key: str) -> None:

@@ -113,6 +113,44 @@ def test_copy_range_crc_from_part_checksums(s3_server: LocalS3Server, s3_client:
     assert result.sent < 5 * MiB + 100
 
 
+def test_copy_parts_are_cut_for_parallel_copies() -> None:
+    """About COPY_SPLIT parts of whole MiB, at least COPY_PART, none but the last under 5 MiB."""
+    from fastzips3.sinks import s3 as s3sink
+
+    sink = MultipartSink("s3://test/x", client=None)  # type: ignore[arg-type]
+    gib = sink._copy_pieces(0, 1 << 30)
+    assert len(gib) == s3sink.COPY_SPLIT and {b - a for a, b in gib} == {64 * MiB}
+    small = sink._copy_pieces(3, 3 + 100 * MiB)
+    assert small[0] == (3, 3 + s3sink.COPY_PART) and small[-1][1] == 3 + 100 * MiB
+    assert all(b - a >= 5 * MiB for a, b in small)
+    huge = sink._copy_pieces(0, 40 << 30)
+    assert len(huge) <= s3sink.COPY_SPLIT + 1 and all(b - a <= s3sink.MAX_PART for a, b in huge)
+
+
+def test_copy_range_copies_parts_in_parallel(
+    s3_server: LocalS3Server, s3_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several UploadPartCopy requests are in flight at once, even for a one-worker sink."""
+    from fastzips3.sinks import s3 as s3sink
+    from fastzips3.testing.wan import WanProxy
+
+    monkeypatch.setattr(s3sink, "COPY_PART", 5 * MiB)
+    src = os.urandom(40 * MiB)
+    s3_client.put_object(Bucket="test", Key="sink/par-src.bin", Body=src)
+    spec = CopySpec("test", "sink/par-src.bin", url="s3://test/sink/par-src.bin")
+    with WanProxy(s3_server.endpoint_url, latency=0.2, bandwidth=None) as proxy:
+        sink = open_sink("s3://test/sink/par.bin", options=options(s3_server, proxy.url), workers=1)
+        with sink:
+            proxy.reset()
+            crc = sink.copy_range(spec, 0, len(src), lambda a, b: src[a:b])
+            copies_in_flight = proxy.max_in_flight
+            result = sink.commit()
+    assert result.copies == 8 and result.sent == 0
+    assert copies_in_flight >= 4
+    assert crc == zlib.crc32(src)
+    assert s3_client.get_object(Bucket="test", Key="sink/par.bin")["Body"].read() == src
+
+
 def test_if_none_match_and_if_match(s3_server: LocalS3Server, s3_client: S3Client) -> None:
     key = "sink/guarded.bin"
     s3_client.put_object(Bucket="test", Key=key, Body=b"old")
