@@ -110,6 +110,8 @@ class _Writer:
 
     def wait(self, path: Path | None = None) -> None:
         """Wait until the writes of ``path`` (None: every write) have finished."""
+        if path is not None and path not in self._pending:
+            return  # the common case, without the lock (many listing threads ask at once)
         with self._cond:
             if self._thread is threading.current_thread():
                 return
