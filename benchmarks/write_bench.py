@@ -37,6 +37,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -195,11 +196,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="write-wan", help="results/<out>.{md,json}")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s] or [*SCENARIOS, "raw"]
-
-    from fastzips3.testing import LocalS3Server
-
     archive, facts = _data(args.size_mib, lambda m: print(m, file=sys.stderr))
     tmp = tempfile.mkdtemp(prefix="fastzips3-write-bench-")
+    try:
+        results = _serve(wanted, args, archive, facts, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load = os.getloadavg()
+    _report(results, facts, args, load)
+
+
+def _serve(
+    wanted: list[str], args: argparse.Namespace, archive: Path, facts: dict[str, Any], tmp: str
+) -> dict[str, list[dict[str, Any]]]:
+    from fastzips3.testing import LocalS3Server
+
     text = _text_file(facts["size"], tmp) if {"write", "parallel"} & set(wanted) else ""
     with LocalS3Server(buckets=(BUCKET,), public_buckets=()) as server:
         client = server.client()
@@ -211,9 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         with proxy:
             env = {**os.environ, **server.env(endpoint_url=proxy.url)}
             ctx = {**facts, "endpoint": proxy.url, "text": text, "tmp": tmp}
-            results = _measure(wanted, args, env, ctx, proxy, weed)
-    load = os.getloadavg()
-    _report(results, facts, args, load)
+            return _measure(wanted, args, env, ctx, proxy, weed)
 
 
 def _measure(

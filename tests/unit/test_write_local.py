@@ -74,6 +74,29 @@ def test_pieces_feed_without_copies(chunk: int, writable: bool) -> None:
     assert c.crc == zlib.crc32(data) and c.size == len(data) and c.compressed == len(stream)
 
 
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("method", [8, 0])
+def test_feed_file_reads_pieces_in_the_workers(tmp_path: Path, threads: bool, method: int) -> None:
+    """feed_file: each piece (and the 32 KiB before it) is read by positional reads where it
+    is compressed; a range not starting at 0 and a file that shrinks meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "src.txt"
+    path.write_bytes(TEXT)
+    start, length = 12_345, 1_000_000
+    with ThreadPoolExecutor(2) as pool, path.open("rb") as f:
+        c = PieceCompressor(method, 1, pool if threads else None, piece=70_000, max_ahead=3)
+        out = [*c.feed_file(f.fileno(), start, length), *c.finish()]
+        stream = b"".join(out)
+        data = TEXT[start : start + length]
+        assert (zlib.decompress(stream, -15) if method == 8 else stream) == data
+        assert c.crc == zlib.crc32(data) and c.size == length and c.compressed == len(stream)
+        os.truncate(path, 500_000)
+        c = PieceCompressor(method, 1, pool if threads else None, piece=70_000, max_ahead=3)
+        with pytest.raises(OSError, match="changed while it was read"):
+            list(c.feed_file(f.fileno(), 0, len(TEXT)))
+
+
 def test_pure_fallback_matches() -> None:
     a = _pure_deflate_piece(TEXT[:50_000], 1, b"", False)
     b = _pure_deflate_piece(TEXT[50_000:], 1, TEXT[:50_000], True)

@@ -22,7 +22,10 @@ core the pieces go through python-isal's ``isal_zlib`` (or zlib) the same way.
 from __future__ import annotations
 
 import collections
+import errno
+import os
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from typing import Any
 
@@ -95,7 +98,7 @@ def _pure_deflate_piece(data: bytes, level: int, dictionary: bytes, final: bool)
 def deflate_piece(
     data: bytes | bytearray | memoryview,
     level: int,
-    dictionary: bytes = b"",
+    dictionary: bytes | memoryview = b"",
     final: bool = True,
 ) -> tuple[bytes, int]:
     """One piece (see the module docstring): ``(compressed, crc32(data))``, GIL released."""
@@ -128,6 +131,21 @@ def compress_whole(
     if method == METHOD_ZSTD:
         return _zstd_compress(data, level), crc
     return data, crc
+
+
+def _changed(expected: int, actual: int) -> OSError:
+    return OSError(
+        errno.EIO, f"the file changed while it was read: it ended at {actual}, not {expected}"
+    )
+
+
+def _read_and_deflate(fd: int, pos: int, n: int, back: int, level: int) -> tuple[bytes, int]:
+    """One piece of a file: read (with the ``back`` bytes before it) and deflate, not final."""
+    data = os.pread(fd, back + n, pos - back)
+    if len(data) != back + n:
+        raise _changed(pos + n, pos - back + len(data))
+    view = memoryview(data)
+    return deflate_piece(view[back:], level, view[:back], False)
 
 
 class PieceCompressor:
@@ -236,11 +254,39 @@ class PieceCompressor:
             self._window = bytes(piece[n - _WINDOW :])
         elif n:
             self._window = (bytes(window) + bytes(piece))[-_WINDOW:]
+        return self._enqueue(deflate_piece, (piece, level, window, final), n)
+
+    def feed_file(self, fd: int, start: int, length: int) -> Iterator[bytes | memoryview]:
+        """Take ``length`` bytes of the open file ``fd`` from ``start`` (positional reads:
+        the file offset is not used); yields the compressed bytes as they are ready. Deflate
+        reads each piece, with the 32 KiB before it as the dictionary, in the worker that
+        compresses it, so the reads run in parallel too and nothing passes through this
+        thread; the other methods read here, in pieces. Only :meth:`finish` may follow (the
+        window is not kept)."""
+        if self.method != METHOD_DEFLATE or self._buf:
+            pos = start
+            while pos < start + length:
+                data = os.pread(fd, min(self._piece, start + length - pos), pos)
+                if not data:
+                    raise _changed(start + length, pos)
+                yield from self.feed(data)
+                pos += len(data)
+            return
+        level = isal_level(self._level)
+        self.size += length
+        for pos in range(start, start + length, self._piece):
+            n = min(self._piece, start + length - pos)
+            back = min(_WINDOW, pos - start)  # the member's own bytes only
+            yield from self._enqueue(_read_and_deflate, (fd, pos, n, back, level), n)
+        self._window = b""
+
+    def _enqueue(
+        self, fn: Callable[..., tuple[bytes, int]], args: tuple[Any, ...], n: int
+    ) -> list[bytes | memoryview]:
         if self._executor is None:
-            self._queue.append((None, deflate_piece(piece, level, window, final), n))
+            self._queue.append((None, fn(*args), n))
         else:
-            future = self._executor.submit(deflate_piece, piece, level, window, final)
-            self._queue.append((future, None, n))
+            self._queue.append((self._executor.submit(fn, *args), None, n))
         ready: list[bytes | memoryview] = []
         while self._queue and (
             len(self._queue) > self._max_ahead

@@ -390,8 +390,7 @@ class ZipWriter:
                 return
             self._drain(all_=True)
             with path.open("rb") as f:
-                chunks = iter(lambda: f.read(self._piece), b"")
-                self._stream(raw, flags, method, level, when, attr, chunks, info.st_size)
+                self._stream(raw, flags, method, level, when, attr, (), info.st_size, f.fileno())
         except OSError as exc:
             if isinstance(exc, FastZipS3Error):
                 raise
@@ -576,12 +575,18 @@ class ZipWriter:
         attr: int,
         chunks: Iterable[bytes | memoryview],
         size: int | None,
+        fd: int | None = None,
     ) -> None:
+        """Write a member from ``chunks``, or, with ``fd``, from ``size`` bytes of that open
+        file (read by the compressing workers themselves: see ``PieceCompressor.feed_file``)."""
         begun = self._begin(raw, flags, method, when, size)
         compressor = PieceCompressor(
             method, level, self._pool, piece=self._piece, max_ahead=self._workers + 1
         )
         try:
+            if fd is not None and size is not None:
+                for out in compressor.feed_file(fd, 0, size):
+                    self._sink.write(out)
             for chunk in chunks:
                 for out in compressor.feed(chunk):
                     self._sink.write(out)
