@@ -155,3 +155,27 @@ def test_failed_uploads_leave_nothing(
     for name in CONTENTS:
         assert not exists(s3_client, f"x/out5/{name}")
     assert open_uploads(s3_client, "x/") == []
+
+
+def test_compressed_member_streams_through_a_reused_buffer(
+    s3_server: LocalS3Server, s3_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deflate member over 8 MiB is decoded into one reused buffer of _READ bytes (an odd
+    size here) and uploaded in 8 MiB parts while the next fills: the object is the member."""
+    from fastzips3 import s3extract
+
+    monkeypatch.setattr(s3extract, "_READ", 100_003)
+    data = b"".join(b"%08d a line of a csv member to stream\n" % i for i in range(600_000))
+    url = "s3://test/x/streamed.zip"
+    with ZipWriter(url, **options(s3_server)) as z:
+        z.writestr("t.csv", data)
+    seen: list[int] = []
+    report = fastzips3.extract_to_s3(
+        url, "s3://test/x/streamed/", on_progress=seen.append, **options(s3_server)
+    )
+    assert report.written == ("x/streamed/t.csv",) and report.copied == 0
+    assert get(s3_client, "x/streamed/t.csv") == data
+    assert sum(seen) == len(data) and max(seen) == 100_003
+    parts = s3_client.head_object(Bucket="test", Key="x/streamed/t.csv", PartNumber=1)
+    assert parts.get("PartsCount", 0) >= 3  # a multipart upload of 8 MiB parts
+    assert open_uploads(s3_client, "x/") == []
