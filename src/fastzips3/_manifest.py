@@ -285,7 +285,11 @@ class _DataOffsets:
 
     def get(self, entry: ZipEntry) -> int | None:
         start = entry.header_offset
-        head = self._cache.get(start, start + LocalFileHeader.SIZE)
+        # Most local headers hold the directory's name and extra: one lookup, not two.
+        guess = LocalFileHeader.SIZE + len(entry.name_bytes or entry.name) + len(entry.extra)
+        head = self._cache.get(start, start + guess)
+        if head is None:
+            head = self._cache.get(start, start + LocalFileHeader.SIZE)
         if head is None:
             return None
         try:

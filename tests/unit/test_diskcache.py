@@ -253,3 +253,13 @@ def test_the_cap_holds_and_the_directory_is_scanned_only_past_it(
     assert on_disk <= 64 << 10
     assert 1 <= len(scans) <= 10  # one to learn the size, then only when past the cap
     assert cache.get("k59") is not None  # the newest stay
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 1000])
+def test_entries_are_read_whole_whatever_their_size(tmp_path: Path, size: int) -> None:
+    from fastzips3._engine.diskcache import _read_file
+
+    data = random.Random(size).randbytes(size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert _read_file(path, chunk=100) == data
