@@ -18,7 +18,7 @@ import pytest
 import fastzips3
 from fastzips3 import errors
 from fastzips3.sources.s3 import S3Config, S3Source, direct_getter, s3_client
-from fastzips3.sources.s3direct import DirectGetter
+from fastzips3.sources.s3direct import DirectGetter, PoolSettings
 from fastzips3.testing import Fault, FaultProxy
 from fastzips3.testing.proxy import ProxyRequest, ProxyResponse
 
@@ -208,9 +208,7 @@ def test_no_direct_path_behind_an_http_proxy(
         client,
         None,
         anonymous=True,
-        connect_timeout=1.0,
-        read_timeout=1.0,
-        max_pool_connections=4,
+        pool=PoolSettings(1.0, 1.0, 4),
         ca_bundle=None,
     )
     assert made is None

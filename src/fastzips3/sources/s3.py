@@ -32,7 +32,7 @@ from fastzips3.sources.base import (
     network_error,
     redacted_copy,
 )
-from fastzips3.sources.s3direct import DirectGetter
+from fastzips3.sources.s3direct import DirectGetter, PoolSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -147,9 +147,7 @@ def _make_client(config: S3Config) -> tuple[S3Client, DirectGetter | None]:
         client,
         None if config.anonymous else session.get_credentials(),
         anonymous=config.anonymous,
-        connect_timeout=config.connect_timeout,
-        read_timeout=config.read_timeout,
-        max_pool_connections=config.max_pool_connections,
+        pool=PoolSettings(config.connect_timeout, config.read_timeout, config.max_pool_connections),
         ca_bundle=botocore_session.get_config_variable("ca_bundle"),
     )
     return client, direct

@@ -31,10 +31,10 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-__all__ = ["DirectGetter", "DirectResponse"]
+__all__ = ["DirectGetter", "DirectResponse", "PoolSettings"]
 
 _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 _PROBE_KEY = "fastzips3-probe"
@@ -61,11 +61,18 @@ class DirectResponse:
         return fields.get("Code", ""), unescape(fields.get("Message", ""))
 
 
+class PoolSettings(NamedTuple):
+    """The client's connection settings, for the direct path's own connection pool."""
+
+    connect_timeout: float
+    read_timeout: float
+    max_pool_connections: int
+
+
 class DirectGetter:
     """Signed GETs for the buckets of one fastzips3-made client (see the module docstring).
 
-    Thread-safe: botocore's HTTP session is (it is a urllib3 pool manager), and the per-bucket
-    table is guarded by a lock.
+    Thread-safe: urllib3's pool manager is, and the per-bucket table is guarded by a lock.
     """
 
     def __init__(
@@ -74,9 +81,7 @@ class DirectGetter:
         credentials: Any,
         *,
         anonymous: bool,
-        connect_timeout: float,
-        read_timeout: float,
-        max_pool_connections: int,
+        pool: PoolSettings,
         verify: str | bool,
     ) -> None:
         import urllib3
@@ -88,8 +93,8 @@ class DirectGetter:
         self._region = str(client.meta.region_name or "us-east-1")
         # The TLS context and CA bundle botocore's own HTTP session would use.
         self._pool = urllib3.PoolManager(
-            maxsize=max_pool_connections,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            maxsize=pool.max_pool_connections,
+            timeout=urllib3.Timeout(connect=pool.connect_timeout, read=pool.read_timeout),
             retries=False,
             ssl_context=create_urllib3_context(),
             cert_reqs="CERT_REQUIRED",
@@ -110,9 +115,7 @@ class DirectGetter:
         credentials: Any,
         *,
         anonymous: bool,
-        connect_timeout: float,
-        read_timeout: float,
-        max_pool_connections: int,
+        pool: PoolSettings,
         ca_bundle: str | None,
     ) -> DirectGetter | None:
         """A getter for ``client``, or None when this path would not be exactly the client's."""
@@ -126,9 +129,7 @@ class DirectGetter:
             client,
             credentials,
             anonymous=anonymous,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_pool_connections=max_pool_connections,
+            pool=pool,
             verify=ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True,
         )
 
