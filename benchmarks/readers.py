@@ -136,6 +136,21 @@ class Reader:
     def close(self) -> None:
         """Release what :meth:`setup` made (timed, as part of the operation)."""
 
+    def fastzips3_s3_options(self) -> dict[str, Any]:
+        """The S3 options a user passes to fastzips3 (endpoint, keys, region); fastzips3 makes
+        its shared client from them, made here once, untimed, as for every other reader."""
+        from fastzips3.sources.resolve import s3_config
+        from fastzips3.sources.s3 import s3_client
+
+        options: dict[str, Any] = {
+            "endpoint_url": self.job.endpoint,
+            "aws_access_key_id": self.job.access_key,
+            "aws_secret_access_key": self.job.secret_key,
+            "region": self.job.region,
+        }
+        s3_client(s3_config(options))  # type: ignore[arg-type]
+        return options
+
     def boto3_client(self, **config: Any) -> Any:
         """A boto3 S3 client through the proxy, SigV4 and path-style as the server wants."""
         import boto3
@@ -208,15 +223,15 @@ class FastZipS3Reader(Reader):
     name = "fastzips3"
 
     def setup(self) -> None:
-        """Import fastzips3 and make the boto3 client it is given."""
+        """Import fastzips3 and make its S3 client (as a user's options make it)."""
         import fastzips3
 
         self._fastzips3 = fastzips3
-        self._client = self.boto3_client()
+        self._s3 = self.fastzips3_s3_options()
 
     def _open(self) -> Any:
         options: dict[str, Any] = dict(self.job.options)
-        return self._fastzips3.open_archive(self.s3_url, s3_client=self._client, **options)
+        return self._fastzips3.open_archive(self.s3_url, **self._s3, **options)
 
     def list(self) -> int:
         """``len(archive.entries())``."""
@@ -471,16 +486,16 @@ class RemoteFileReader(ZipfileReader):
     name = "zipfile + fastzips3.RemoteFile"
 
     def setup(self) -> None:
-        """Import fastzips3 and make the boto3 client it is given."""
+        """Import fastzips3 and make its S3 client (as a user's options make it)."""
         import fastzips3
 
         self._fastzips3 = fastzips3
-        self._client = self.boto3_client()
+        self._s3 = self.fastzips3_s3_options()
 
     def open_raw(self) -> Any:
         """A ``RemoteFile`` (one suffix GET)."""
         options: dict[str, Any] = dict(self.job.options)
-        return self._fastzips3.RemoteFile(self.s3_url, s3_client=self._client, **options)
+        return self._fastzips3.RemoteFile(self.s3_url, **self._s3, **options)
 
 
 class S3fsReader(ZipfileReader):

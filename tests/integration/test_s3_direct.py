@@ -227,3 +227,25 @@ def test_dot_segments_and_extra_arguments_go_through_the_client(
         extra_get_args={"SSECustomerAlgorithm": "AES256"},
     )
     assert sse._direct is None
+
+
+def test_ranges_stream_through_the_direct_path_and_a_stream_closed_early_is_dropped(
+    s3_server: LocalS3Server, proxy: HeaderProxy, uploaded: dict[str, bytes]
+) -> None:
+    body = uploaded["direct/a.zip"]
+    source = _direct_source(s3_server, proxy, "direct/a.zip")
+    source.read_tail(100)  # pins the version: the ranges carry If-Match
+    proxy.reset()
+    first = source.open_range(start=0, end=len(body))
+    assert first.read(10) == body[:10]
+    first.close()  # most of the body unread: the connection must not go back to the pool
+    for _ in range(3):
+        stream = source.open_range(start=5, end=len(body) - 5)
+        got = b""
+        while chunk := stream.read(1000):
+            got += chunk
+        stream.close()
+        assert got == body[5:-5]
+    assert len(proxy.seen) == 4
+    assert all(a.startswith("fastzips3/") for a in _agents(proxy))
+    assert all(r.header("If-Match") for r in proxy.seen)

@@ -312,6 +312,21 @@ class _WholeBody:
         self._data = b""
 
 
+class _StreamBody:
+    """A body the direct path streams: urllib3's response (which returns its connection to
+    the pool once read to the end; closing it earlier drops the connection)."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def read(self, size: int | None = None, /) -> bytes:
+        data: bytes = self._response.read(size)
+        return data
+
+    def close(self) -> None:
+        self._response.close()
+
+
 #: get_object's arguments sent as headers by the direct path.
 _DIRECT_HEADERS = (
     ("IfMatch", "If-Match"),
@@ -372,7 +387,8 @@ class S3Source(BaseSource):
     ) -> dict[str, Any]:
         """One GET, answered as botocore's ``get_object`` answers (a dict with a ``Body``).
 
-        ``whole``: the caller reads the body at once (a tail), so the direct path may serve it.
+        ``whole``: the caller reads the body at once (a tail); else it streams it. Either way
+        the direct path serves it when it may (see :mod:`fastzips3.sources.s3direct`).
         """
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key, "Range": range_header}
         args.update(self._extra)
@@ -383,15 +399,15 @@ class S3Source(BaseSource):
             args["IfNoneMatch"] = if_none_match
         elif pinned is not None and pinned.etag is not None:
             args["IfMatch"] = pinned.etag
-        if whole and self._direct is not None:
-            direct = self._guard(lambda: self._direct_get(args, rng), rng)
+        if self._direct is not None:
+            direct = self._guard(lambda: self._direct_get(args, rng, stream=not whole), rng)
             if direct is not None:
                 return direct
         response: dict[str, Any] = dict(self._guard(lambda: self._client.get_object(**args), rng))
         return response
 
     def _direct_get(
-        self, args: dict[str, Any], rng: tuple[int, int] | None
+        self, args: dict[str, Any], rng: tuple[int, int] | None, *, stream: bool
     ) -> dict[str, Any] | None:
         """``args`` (get_object's) through the direct path; None: send them through the client."""
         assert self._direct is not None
@@ -400,13 +416,14 @@ class S3Source(BaseSource):
             if name in args:
                 headers[header] = args[name]
         params = {"versionId": args["VersionId"]} if "VersionId" in args else {}
-        answer = self._direct.get(self.bucket, self.key, headers, params)
+        answer = self._direct.get(self.bucket, self.key, headers, params, stream=stream)
         if answer is None:
             return None
         if answer.status >= 300:
             code, message = answer.error_fields()
             raise _map_client_error(code, answer.status, message or code, self._url, rng)
-        response: dict[str, Any] = {"Body": _WholeBody(answer.body)}
+        body = _WholeBody(answer.body) if answer.stream is None else _StreamBody(answer.stream)
+        response: dict[str, Any] = {"Body": body}
         for name, header in _DIRECT_FIELDS:
             value = answer.headers.get(header)
             if value is not None:

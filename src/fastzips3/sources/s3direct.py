@@ -3,8 +3,9 @@
 A botocore ``get_object`` costs about 1.5 ms of CPU on a 2-core machine, most of it in the
 client's event hooks, endpoint rules and response parser; signing the request with botocore's
 SigV4 signer and sending it with urllib3 costs about 0.6 ms. Listing thousands of small archives
-is bound by that difference, so the small GETs of a listing (:meth:`S3Source.read_tail
-<fastzips3.sources.s3.S3Source.read_tail>` and ``revalidate``) take this path when it is safe:
+is bound by that difference, and a streamed member's 8 MiB GETs pay it too, so every GET of an
+:class:`~fastzips3.sources.s3.S3Source` (tails, revalidations, ranges) takes this path when it is
+safe:
 
 - the client was made by fastzips3 (:func:`~fastzips3.sources.s3.s3_client`), so its
   credentials, region, timeouts and pool size are known;
@@ -45,11 +46,13 @@ _XML_FIELD = re.compile(rb"<(Code|Message)>([^<]*)</\1>")
 
 @dataclass(frozen=True, slots=True)
 class DirectResponse:
-    """One answer: the status, the headers (case-insensitive) and the whole body."""
+    """One answer: the status, the headers (case-insensitive) and the whole body; or, for a
+    streamed 200/206, ``stream``: urllib3's response to read the body from (``body`` empty)."""
 
     status: int
     headers: Any
     body: bytes
+    stream: Any = None
 
     def error_fields(self) -> tuple[str, str]:
         """``(Code, Message)`` of an S3 XML error body (empty strings when there is none)."""
@@ -160,9 +163,17 @@ class DirectGetter:
             self._bases[bucket] = None
 
     def get(
-        self, bucket: str, key: str, headers: dict[str, str], params: dict[str, str]
+        self,
+        bucket: str,
+        key: str,
+        headers: dict[str, str],
+        params: dict[str, str],
+        *,
+        stream: bool = False,
     ) -> DirectResponse | None:
-        """One signed GET of ``bucket/key``, its body read whole; None: use the client."""
+        """One signed GET of ``bucket/key``, its body read whole (or, with ``stream``, left to
+        read from :attr:`DirectResponse.stream` when the answer is 200 or 206); None: use
+        the client."""
         if any(part in (".", "..") for part in key.split("/")):
             return None  # HTTP libraries may fold dot segments; the client keeps them
         base = self._base(bucket)
@@ -180,13 +191,24 @@ class DirectGetter:
             frozen = self._credentials.get_frozen_credentials()
             S3SigV4Auth(frozen, "s3", self._region).add_auth(request)
         response = self._pool.urlopen(
-            "GET", url, headers=dict(request.headers.items()), redirect=False, retries=False
+            "GET",
+            url,
+            headers=dict(request.headers.items()),
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            enforce_content_length=True,  # urllib3 1.x does not by default
         )
         if response.status not in _HANDLED:
-            response.release_conn()
+            response.close()
             self.forget(bucket)
             return None
-        body = response.data or b""
+        if stream and response.status in (200, 206):
+            return DirectResponse(response.status, response.headers, b"", response)
+        try:
+            body = response.read() or b""
+        finally:
+            response.close()
         expected = response.headers.get("Content-Length")
         if response.status in (200, 206) and expected is not None and int(expected) != len(body):
             import http.client
