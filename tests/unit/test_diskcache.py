@@ -263,3 +263,74 @@ def test_entries_are_read_whole_whatever_their_size(tmp_path: Path, size: int) -
     path = tmp_path / "f"
     path.write_bytes(data)
     assert _read_file(path, chunk=100) == data
+
+
+def test_deferred_writes_wait_for_the_block(tmp_path: Path) -> None:
+    from fastzips3._engine.diskcache import deferred_writes
+
+    cache = DiskCache(tmp_path)
+    with deferred_writes():
+        cache.put("k", _blob(b"later"), background=True)
+        time.sleep(0.3)
+        assert not list(tmp_path.glob("*.zsdc"))  # held back while the block runs
+    wait_for_writes()
+    got = cache.get("k")
+    assert got is not None and got.data == b"later"
+
+
+def test_reading_a_deferred_entry_writes_it_at_once(tmp_path: Path) -> None:
+    """No deadlock: a listing that reads an entry another listing deferred gets it."""
+    from fastzips3._engine.diskcache import deferred_writes
+
+    cache = DiskCache(tmp_path)
+    with deferred_writes():
+        cache.put("k", _blob(b"now"), background=True)
+        started = time.monotonic()
+        got = cache.get("k")
+        assert time.monotonic() - started < 5
+        assert got is not None and got.data == b"now"
+
+
+def test_deferral_is_bounded_in_bytes_and_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastzips3._engine import diskcache
+
+    cache = DiskCache(tmp_path)
+    monkeypatch.setattr(diskcache._Writer, "_DEFER_BYTES", 1000)
+    with diskcache.deferred_writes():
+        cache.put("big", _blob(b"x" * 2000), background=True)
+        for _ in range(100):
+            if cache._path("big").exists():
+                break
+            time.sleep(0.05)
+        assert cache._path("big").exists()
+    monkeypatch.setattr(diskcache._Writer, "_DEFER_BYTES", 32 << 20)
+    monkeypatch.setattr(diskcache._Writer, "_DEFER_MAX", 0.2)
+    with diskcache.deferred_writes():
+        cache.put("old", _blob(b"y"), background=True)
+        for _ in range(100):
+            if cache._path("old").exists():
+                break
+            time.sleep(0.05)
+        assert cache._path("old").exists()
+    wait_for_writes()
+
+
+def test_an_abandoned_deferral_does_not_keep_the_interpreter_alive(tmp_path: Path) -> None:
+    """The block is never left (a generator nobody closes): the writes run at exit."""
+    script = f"""
+from pathlib import Path
+from fastzips3._engine.diskcache import CachedBlob, DiskCache, deferred_writes
+from fastzips3.sources.base import ObjectVersion
+
+deferred_writes().__enter__()
+cache = DiskCache(Path({str(tmp_path)!r}))
+cache.put("k", CachedBlob(ObjectVersion(size=3, etag=None, version_id=None), 0, b"abc", 1.0),
+          background=True)
+"""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert time.monotonic() - started < 20
+    got = DiskCache(tmp_path).get("k")
+    assert got is not None and got.data == b"abc"
