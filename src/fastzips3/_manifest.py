@@ -215,17 +215,11 @@ def iter_manifest(
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    from fastzips3._engine.diskcache import deferred_writes
-
     pool = ThreadPoolExecutor(
         max_workers=min(workers, len(urls)), thread_name_prefix="fastzips3-manifest"
     )
-    # The directory cache is written after the listing (it is for the next run): each write
-    # would otherwise take the GIL from the listing threads.
-    deferral = deferred_writes()
     pending: deque[tuple[str, Future[list[ManifestRow]]]] = deque()
     todo = iter(urls)
-    deferral.__enter__()
     try:
         for url in todo:
             pending.append((url, pool.submit(_list_one, url, shared)))
@@ -256,7 +250,6 @@ def iter_manifest(
         for _, future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-        deferral.__exit__(None, None, None)
 
 
 def _list_one(url: str, options: OpenOptions) -> list[ManifestRow]:

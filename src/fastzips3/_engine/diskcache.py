@@ -23,7 +23,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,14 +36,7 @@ if TYPE_CHECKING:
 # hashlib, json, logging and tempfile are imported where they are used: together they cost
 # about 5 ms of ``import fastzips3``, and only a cache read or write needs them.
 
-__all__ = [
-    "CachedBlob",
-    "DiskCache",
-    "cache_key",
-    "default_cache_dir",
-    "deferred_writes",
-    "wait_for_writes",
-]
+__all__ = ["CachedBlob", "DiskCache", "cache_key", "default_cache_dir", "wait_for_writes"]
 
 
 def _log() -> logging.Logger:
@@ -76,63 +69,40 @@ class _Writer:
     finishes the queue before it exits; it ends once the queue has been empty for
     ``_LINGER`` seconds, so an exiting process waits at most that long for it, and a new
     write starts another. A forked child starts with an empty queue.
-
-    Within :meth:`deferred` (a manifest listing many archives at once), writes wait until the
-    listing is done, so that they do not take CPU from it: the cache is for the next run, the
-    rows are for now. They wait no longer than ``_DEFER_MAX`` seconds, no more than
-    ``_DEFER_BYTES`` wait at once, and not at all once someone waits for a write (a read of
-    that entry, :func:`wait_for_writes`) or the interpreter is exiting.
     """
 
     _LINGER = 0.02
-    _DEFER_MAX = 60.0
-    _DEFER_BYTES = 32 << 20
-    #: While deferring, the writer looks again this often (for the exit and the age limit).
-    _DEFER_POLL = 0.1
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[tuple[Path, Callable[[], None], int, float]] = deque()
+        self._queue: deque[tuple[Path, Callable[[], None]]] = deque()
         self._pending: dict[Path, int] = {}
         self._thread: threading.Thread | None = None
         self._idle = False
-        self._deferring = 0
-        self._waiters = 0
-        self._queued_bytes = 0
 
-    def submit(self, path: Path, write: Callable[[], None], size: int = 0) -> None:
-        """Run ``write`` (which writes ``path``, about ``size`` bytes) on the writer thread."""
+    def submit(self, path: Path, write: Callable[[], None]) -> None:
+        """Run ``write`` (which writes ``path``) on the writer thread."""
         with self._cond:
-            self._queue.append((path, write, size, time.monotonic()))
-            self._queued_bytes += size
+            self._queue.append((path, write))
             self._pending[path] = self._pending.get(path, 0) + 1
             if self._thread is None:
                 # A threading thread, not a low-level one: joined at exit, and reset at fork.
                 self._thread = threading.Thread(target=self._run, name="fastzips3-cache-write")
                 self._thread.start()
-            elif self._idle and self._may_write():
+            elif self._idle:
                 self._cond.notify_all()  # only an idle writer needs waking (each wake-up costs)
-
-    def _may_write(self) -> bool:
-        """Whether the first queued write may run now (the lock is held)."""
-        if not self._deferring or self._waiters or self._queued_bytes >= self._DEFER_BYTES:
-            return True
-        if not threading.main_thread().is_alive():
-            return True  # the interpreter is exiting: finish the queue
-        return time.monotonic() - self._queue[0][3] >= self._DEFER_MAX
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not (self._queue and self._may_write()):
+                if not self._queue:
                     self._idle = True
-                    self._cond.wait(self._DEFER_POLL if self._queue else self._LINGER)
+                    self._cond.wait(self._LINGER)
                     self._idle = False
-                    if not self._queue:
-                        self._thread = None
-                        return
-                path, write, size, _ = self._queue.popleft()
-                self._queued_bytes -= size
+                if not self._queue:
+                    self._thread = None
+                    return
+                path, write = self._queue.popleft()
             try:
                 write()
             except BaseException as exc:  # a write must never stop the queue
@@ -153,25 +123,8 @@ class _Writer:
         with self._cond:
             if self._thread is threading.current_thread():
                 return
-            self._waiters += 1  # a deferred write is wanted now
-            self._cond.notify_all()
-            try:
-                while (path in self._pending) if path is not None else bool(self._pending):
-                    self._cond.wait()
-            finally:
-                self._waiters -= 1
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Hold background writes back while the block runs (see the class docstring)."""
-        with self._cond:
-            self._deferring += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._deferring -= 1
-                self._cond.notify_all()
+            while (path in self._pending) if path is not None else bool(self._pending):
+                self._cond.wait()
 
     def reset(self) -> None:
         """Forget every queued write (in a forked child, whose copy of the queue is not its own)."""
@@ -180,24 +133,11 @@ class _Writer:
         self._pending.clear()
         self._thread = None
         self._idle = False
-        self._deferring = 0
-        self._waiters = 0
-        self._queued_bytes = 0
 
 
 _writer = _Writer()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_writer.reset)
-
-
-def deferred_writes() -> contextlib.AbstractContextManager[None]:
-    """Hold this process's background cache writes back while the block runs.
-
-    For work that lists many archives at once (:func:`fastzips3.iter_manifest`): the writes
-    then run after it, unless they wait longer than a minute, hold more than 32 MiB, an entry
-    is read meanwhile, or the interpreter exits.
-    """
-    return _writer.deferred()
 
 
 def wait_for_writes() -> None:
@@ -335,7 +275,7 @@ class DiskCache:
             self._write(key, entry, plain)
             return
 
-        _writer.submit(path, lambda: self._write(key, entry, plain), len(entry.data))
+        _writer.submit(path, lambda: self._write(key, entry, plain))
 
     def _create_temporary(self) -> tuple[str, int]:
         """A new temporary file in the directory (made if need be): its name and descriptor.
