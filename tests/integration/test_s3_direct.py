@@ -249,3 +249,18 @@ def test_ranges_stream_through_the_direct_path_and_a_stream_closed_early_is_drop
     assert len(proxy.seen) == 4
     assert all(a.startswith("fastzips3/") for a in _agents(proxy))
     assert all(r.header("If-Match") for r in proxy.seen)
+
+
+def test_a_caller_client_that_reuses_a_freed_id_gets_no_direct_path(
+    s3_server: LocalS3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastzips3.sources import s3
+
+    made = s3_client(_config(s3_server, s3_server.endpoint_url))
+    getter = direct_getter(made)
+    assert getter is not None
+    foreign = s3_server.client()
+    # As if ``foreign`` had been given the id of a client fastzips3 made and then freed.
+    monkeypatch.setitem(s3._direct, id(foreign), (object(), getter))
+    assert direct_getter(foreign) is None
+    assert S3Source("s3://test/direct/a.zip", client=foreign)._direct is None

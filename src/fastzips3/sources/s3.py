@@ -69,8 +69,9 @@ class S3Config:
 
 
 _clients: dict[tuple[S3Config, str], S3Client] = {}
-#: The direct GET path of each client in ``_clients``, by ``id`` (those clients live forever).
-_direct: dict[int, DirectGetter | None] = {}
+#: The direct GET path of each client in ``_clients``, by ``id`` (with the client itself, so
+#: that another object that later gets a freed client's ``id`` is never taken for it).
+_direct: dict[int, tuple[object, DirectGetter | None]] = {}
 _clients_lock = threading.Lock()
 
 #: Environment variables that change what a new client does (botocore reads them at creation).
@@ -105,13 +106,14 @@ def s3_client(config: S3Config) -> S3Client:
         if client is None:
             client, direct = _make_client(config)
             _clients[key] = client
-            _direct[id(client)] = direct
+            _direct[id(client)] = (client, direct)
         return client
 
 
 def direct_getter(client: object) -> DirectGetter | None:
     """The direct GET path of a client :func:`s3_client` made, or None (a caller's client)."""
-    return _direct.get(id(client))
+    made, direct = _direct.get(id(client), (None, None))
+    return direct if made is client else None
 
 
 def _make_client(config: S3Config) -> tuple[S3Client, DirectGetter | None]:
@@ -365,7 +367,7 @@ class S3Source(BaseSource):
         self._extra: dict[str, str] = dict(extra_get_args or {})
         if requester_pays:
             self._extra["RequestPayer"] = "requester"
-        #: The lean path for whole small GETs (tails), when the client and the GET allow it.
+        #: The direct GET path (sources/s3direct.py), when the client and the GETs allow it.
         self._direct = direct_getter(self._client) if set(self._extra) <= {"RequestPayer"} else None
 
     @property
