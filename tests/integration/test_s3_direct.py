@@ -146,24 +146,27 @@ def test_revalidation_is_a_direct_conditional_get(
     assert fresh is not None and fresh.data == uploaded["direct/a.zip"]
 
 
-def test_a_short_body_is_a_retryable_error_not_short_data(
-    s3_server: LocalS3Server, proxy: HeaderProxy, uploaded: dict[str, bytes]
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        # A short body is an error, never short data.
+        (Fault("truncate", nth=0, after_bytes=10), "broke before the response ended"),
+        (Fault("status", nth=0, status=503), "SlowDown"),
+    ],
+    ids=["short-body", "503"],
+)
+def test_a_transient_failure_is_a_retryable_error(
+    s3_server: LocalS3Server,
+    proxy: HeaderProxy,
+    uploaded: dict[str, bytes],
+    fault: Fault,
+    said: str,
 ) -> None:
-    proxy.set_faults([Fault("truncate", nth=0, after_bytes=10)])
+    proxy.set_faults([fault])
     with pytest.raises(errors.SourceError) as info:
         _direct_source(s3_server, proxy, "direct/a.zip").read_tail(1 << 16)
     assert info.value.retryable
-    assert "broke before the response ended" in str(info.value)
-
-
-def test_a_503_is_a_retryable_error(
-    s3_server: LocalS3Server, proxy: HeaderProxy, uploaded: dict[str, bytes]
-) -> None:
-    proxy.set_faults([Fault("status", nth=0, status=503)])
-    with pytest.raises(errors.SourceError) as info:
-        _direct_source(s3_server, proxy, "direct/a.zip").read_tail(1 << 16)
-    assert info.value.retryable
-    assert "SlowDown" in str(info.value)
+    assert said in str(info.value)
 
 
 def test_an_unexpected_answer_falls_back_to_the_client_for_good(
