@@ -318,10 +318,11 @@ class Engine:
 class SequentialReader:
     """Streams ``[start, end)`` in order, with as few GETs and threads as possible.
 
-    Bytes already in the block cache are served from it. A range that fits in one prefetch chunk
-    is one GET read in the caller's thread; a larger one goes through a :class:`Prefetcher`
-    (parallel GETs). :meth:`extend` moves ``end`` (the local header tells where member data
-    really ends); what lies past the open GET is fetched when the reader gets there.
+    Bytes already in the block cache are served from it. A range that fits in one prefetch chunk,
+    or any range of a local file, is read in the caller's thread; a larger remote one goes
+    through a :class:`Prefetcher` (parallel GETs). :meth:`extend` moves ``end`` (the local
+    header tells where member data really ends); what lies past the open GET is fetched when
+    the reader gets there.
     """
 
     def __init__(
@@ -344,6 +345,12 @@ class SequentialReader:
         self._direct: RangeStream | None = None
         self._direct_end = start
         self._closed = False
+        # A local file is read on the caller's thread, each read one positional read: a copy
+        # from the page cache costs less than handing pieces over from a prefetch thread
+        # (1 GiB members, local, A/B in one process: stored read() 1.04 -> 0.60 s, stored
+        # read(8 MiB) loop 0.38 -> 0.29 s, deflate read() 1.23 -> 1.12 s; a deflate readinto
+        # loop 1.03 -> 1.10 s, as the copy no longer overlaps decoding). The kernel reads ahead.
+        self._local = bool(getattr(engine.source, "whole_reads", False))
 
     def extend(self, end: int) -> None:
         """Move the end; a larger end is fetched as the reader gets there."""
@@ -375,7 +382,7 @@ class SequentialReader:
                     self._direct = self._engine.open_stream(self.pos, first_end)
                     self._direct_end = first_end
                     return self.read(size)
-                if self.end - self.pos > self._engine.config.chunk_size:
+                if self.end - self.pos > self._engine.config.chunk_size and not self._local:
                     self._prefetcher = self._engine.prefetcher(
                         self.pos,
                         self.end,
