@@ -250,7 +250,7 @@ def _measure(
         print(
             f"{mode}: {result['seconds']:.2f} s, peak {result['peak_rss'] / 1e6:.0f} MB, "
             f"up {result['uploaded']:,} B, down {result['downloaded']:,} B, "
-            f"weed cpu {result['weed_cpu']:.1f} s",
+            f"weed cpu {result['weed_cpu']:.1f} s, own cpu {result['cpu']:.1f} s",
             file=sys.stderr,
             flush=True,
         )
@@ -427,6 +427,7 @@ def _child(mode: str, ctx: dict[str, Any]) -> dict[str, Any]:
     put_data = os.urandom(size) if mode.startswith("raw-put") else b""  # also raw-putcrc
     import fastzips3
 
+    cpu0 = os.times()
     t0 = time.perf_counter()
     if mode == "extract-stored-fz":
         report = fastzips3.extract_to_s3(
@@ -491,6 +492,8 @@ def _child(mode: str, ctx: dict[str, Any]) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown mode {mode}")
     result["seconds"] = time.perf_counter() - t0
+    cpu1 = os.times()
+    result["cpu"] = cpu1.user - cpu0.user + cpu1.system - cpu0.system
     result["peak_rss"] = peak_rss_bytes()
     result["untimed_requests"] = untimed
     return result
