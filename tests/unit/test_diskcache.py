@@ -149,14 +149,7 @@ def test_background_writes_share_one_writer_thread(tmp_path: Path) -> None:
         real_write(key, entry, plain)
 
     cache._write = counting_write  # type: ignore[method-assign]
-    release = threading.Event()
-    first = cache._write
-
-    def held_write(key: str, entry: CachedBlob, plain: int) -> None:
-        release.wait(10)
-        first(key, entry, plain)
-
-    cache._write = held_write  # type: ignore[method-assign]
+    release = _held_back(cache)
     for i in range(200):
         cache.put(f"k{i}", _blob(b"data %d" % i), background=True)
     release.set()
